@@ -1,0 +1,83 @@
+"""Sessions (Flask-Login over Flask's signed cookie) and the CSRF token Discourse clients use.
+
+The id Flask-Login keeps is "user id:session epoch": bumping the epoch ends every session of
+that member at once (sign out everywhere), and nothing in the cookie is a GitHub secret.
+"""
+
+from __future__ import annotations
+
+import hmac
+import secrets
+from collections.abc import Callable
+from functools import wraps
+from typing import Any, TypeVar
+
+from flask import Flask, abort, request, session
+from flask_login import LoginManager, current_user
+
+from forum.db import db
+from forum.users.models import User
+
+F = TypeVar("F", bound=Callable[..., Any])
+CSRF_KEY = "_csrf_token"
+UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+login_manager = LoginManager()
+login_manager.session_protection = "basic"
+
+
+@login_manager.user_loader
+def load_user(session_id: str) -> User | None:
+    user_id, _, epoch = session_id.partition(":")
+    if not (user_id.isdigit() and epoch.isdigit()):
+        return None
+    user = db.session.get(User, int(user_id))
+    if user is None or user.session_epoch != int(epoch) or not user.is_active:
+        return None
+    return user
+
+
+@login_manager.unauthorized_handler
+def _unauthorized() -> Any:
+    abort(403, description="not_logged_in")
+
+
+def init_sessions(app: Flask) -> None:
+    login_manager.init_app(app)
+
+
+def csrf_token() -> str:
+    token = session.get(CSRF_KEY)
+    if not token:
+        token = secrets.token_urlsafe(32)
+        session[CSRF_KEY] = token
+    return token
+
+
+def csrf_ok() -> bool:
+    """Whether this request carries the session's CSRF token (header or form field)."""
+    expected = session.get(CSRF_KEY)
+    sent = request.headers.get("X-CSRF-Token") or _form_token()
+    return bool(expected and sent) and hmac.compare_digest(str(expected), str(sent))
+
+
+def _form_token() -> str | None:
+    if request.mimetype in ("application/x-www-form-urlencoded", "multipart/form-data"):
+        return request.form.get("authenticity_token")
+    return None
+
+
+def current_member() -> User | None:
+    return current_user if current_user.is_authenticated else None  # type: ignore[return-value]
+
+
+def member_required(view: F) -> F:
+    """Signed-in members only: 403 `not_logged_in` otherwise (as Discourse answers)."""
+
+    @wraps(view)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        if not current_user.is_authenticated:
+            abort(403, description="not_logged_in")
+        return view(*args, **kwargs)
+
+    return wrapper  # type: ignore[return-value]

@@ -1,0 +1,1 @@
+"""The Discourse-compatible JSON API."""

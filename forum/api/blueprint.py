@@ -1,0 +1,65 @@
+"""The API blueprint: CSRF for cookie sessions, and errors in Discourse's shape.
+
+The handlers are the blueprint's own, so a host application mounting the forum keeps its
+own error pages and JSON settings.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, current_app, request
+from flask_login import current_user
+from werkzeug.exceptions import HTTPException
+
+from auth.sessions import UNSAFE_METHODS, csrf_ok
+from forum.api.responses import json_error
+from forum.content.errors import ContentError
+from forum.db import db
+
+bp = Blueprint("api", __name__)
+
+# abort(status, description=<key>) -> the message Discourse clients show.
+MESSAGES = {
+    "not_logged_in": "You are not logged in.",
+    "no_client_ip": "Your IP address could not be determined, so nothing can be recorded.",
+}
+ERROR_TYPES = {
+    400: "invalid_parameters",
+    403: "invalid_access",
+    404: "not_found",
+    405: "method_not_allowed",
+    413: "payload_too_large",
+    422: "invalid_parameters",
+}
+
+
+@bp.before_request
+def require_csrf_for_cookie_writes() -> Any:
+    if request.method in UNSAFE_METHODS and current_user.is_authenticated and not csrf_ok():
+        return json_error(403, ["BAD CSRF"], "invalid_access")
+    return None
+
+
+@bp.errorhandler(ContentError)
+def content_error(exc: ContentError) -> Any:
+    db.session.rollback()
+    return json_error(exc.status, exc.messages, exc.error_type)
+
+
+@bp.errorhandler(HTTPException)
+def http_error(exc: HTTPException) -> Any:
+    db.session.rollback()
+    status = exc.code or 500
+    key = exc.description if exc.description in MESSAGES else None
+    if key:
+        return json_error(status, [MESSAGES[key]], key)
+    message = exc.description if status < 500 else "Something went wrong."
+    return json_error(status, [message or exc.name], ERROR_TYPES.get(status, "error"))
+
+
+@bp.errorhandler(Exception)
+def unexpected(exc: Exception) -> Any:
+    db.session.rollback()
+    current_app.logger.exception("Unhandled error on %s %s", request.method, request.path)
+    return json_error(500, ["Something went wrong on our side; nothing was saved."], "server_error")

@@ -1,0 +1,114 @@
+"""Writing through the API: posts (new topic or reply), edits, deletes, likes (P5, P6)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import current_app
+
+from auth.sessions import current_member, member_required
+from forum import events
+from forum.api.blueprint import bp
+from forum.api.params import int_param, params
+from forum.api.responses import json_response
+from forum.api.serializers import cards, post_json
+from forum.content import likes, posting
+from forum.content.errors import ContentError
+from forum.content.models import Post, Topic
+from forum.db import db
+from forum.net import request_ip
+from forum.users.models import User
+
+
+def post_payload(post: Post, viewer: User | None, **extra: Any) -> dict[str, Any]:
+    topic = db.session.get(Topic, post.topic_id)
+    assert topic is not None
+    author = cards({post.user_id})[post.user_id]
+    liked = bool(likes.liked_post_ids(viewer, [post.id]))
+    return post_json(post, topic, author, viewer, liked, include_raw=True, **extra)
+
+
+@bp.get("/posts/<int:post_id>.json")
+def show_post(post_id: int) -> Any:
+    viewer = current_member()
+    return json_response(post_payload(posting.get_post(post_id, viewer), viewer))
+
+
+@bp.post("/posts.json")
+@member_required
+def create_post() -> Any:
+    """A new topic (title, raw, category) or a reply (topic_id, raw)."""
+    user = current_member()
+    assert user is not None
+    data = params()
+    ip = request_ip()
+    topic_id = int_param(data, "topic_id", required=False)
+    if topic_id is not None:
+        reply_to = int_param(data, "reply_to_post_number", required=False)
+        post = posting.create_reply(user, topic_id, data.get("raw"), ip, reply_to)
+    else:
+        if "title" not in data:
+            raise ContentError("title is required for a new topic, or topic_id for a reply")
+        category = int_param(data, "category")
+        assert category is not None
+        post = posting.create_topic(user, data.get("title"), data.get("raw"), category, ip)
+    db.session.commit()
+    events.post_created.send(current_app._get_current_object(), post=post)
+    return json_response(post_payload(post, user))
+
+
+@bp.put("/posts/<int:post_id>.json")
+@member_required
+def update_post(post_id: int) -> Any:
+    user = current_member()
+    assert user is not None
+    data = params()
+    body = data.get("post")
+    if not isinstance(body, dict):  # also accept a flat `raw`, as some clients send
+        body = {"raw": data.get("raw"), "edit_reason": data.get("edit_reason")}
+    post = posting.get_post(post_id, user)
+    post = posting.edit_post(user, post, body.get("raw"), request_ip(), body.get("edit_reason"))
+    db.session.commit()
+    events.post_edited.send(current_app._get_current_object(), post=post)
+    return json_response({"post": post_payload(post, user)})
+
+
+@bp.delete("/posts/<int:post_id>.json")
+@member_required
+def destroy_post(post_id: int) -> Any:
+    user = current_member()
+    assert user is not None
+    posting.delete_post(user, posting.get_post(post_id, user))
+    db.session.commit()
+    return json_response({"success": "OK"})
+
+
+def _like_params(post_id: int | None = None) -> tuple[User, Post]:
+    user = current_member()
+    assert user is not None
+    data = params()
+    if post_id is None:
+        post_id = int_param(data, "id")
+    kind = int_param(data, "post_action_type_id")
+    if kind != likes.LIKE:
+        raise ContentError("post_action_type_id: only 2 (like) is supported")
+    assert post_id is not None
+    return user, posting.get_post(post_id, user)
+
+
+@bp.post("/post_actions.json")
+@member_required
+def like_post() -> Any:
+    user, post = _like_params()
+    likes.like(user, post)
+    db.session.commit()
+    return json_response(post_payload(post, user))
+
+
+@bp.delete("/post_actions/<int:post_id>.json")
+@member_required
+def unlike_post(post_id: int) -> Any:
+    user, post = _like_params(post_id)
+    likes.unlike(user, post)
+    db.session.commit()
+    return json_response(post_payload(post, user))

@@ -1,0 +1,286 @@
+"""Rows to Discourse's JSON shapes (`../shared/discourse-api/openapi.json`).
+
+Serializers take what the route loaded in a fixed number of queries and never query
+themselves, so a page costs the same number of queries however many posts it shows.
+Nothing here ever includes an IP or an e-mail address.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from flask import url_for
+from sqlalchemy import select
+
+from forum.content import permissions
+from forum.content.likes import LIKE
+from forum.content.models import Category, Post, Topic
+from forum.db import db
+from forum.timeutil import iso
+from forum.users.avatars import avatar_template
+from forum.users.models import Avatar, User
+
+
+@dataclass(frozen=True)
+class Card:
+    """What other people may see of a member."""
+
+    id: int
+    username: str
+    name: str
+    avatar_template: str
+    role: str
+
+    def basic(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "username": self.username,
+            "name": self.name,
+            "avatar_template": self.avatar_template,
+        }
+
+
+def cards(user_ids: set[int]) -> dict[int, Card]:
+    """Cards for these members, with their avatars, in one query."""
+    if not user_ids:
+        return {}
+    rows = db.session.execute(
+        select(User, Avatar.version)
+        .outerjoin(Avatar, Avatar.user_id == User.id)
+        .where(User.id.in_(user_ids))
+    )
+    return {user.id: card(user, version) for user, version in rows}
+
+
+def card(user: User, avatar_version: str | None) -> Card:
+    return Card(
+        id=user.id,
+        username=user.username,
+        name=user.name,
+        avatar_template=avatar_template(user.username, avatar_version),
+        role=user.role,
+    )
+
+
+def post_json(
+    post: Post,
+    topic: Topic,
+    author: Card,
+    viewer: User | None,
+    liked: bool,
+    *,
+    include_raw: bool = False,
+) -> dict[str, Any]:
+    yours = viewer is not None and viewer.id == post.user_id
+    staff = author.role in ("moderator", "admin")
+    data: dict[str, Any] = {
+        "id": post.id,
+        "name": author.name,
+        "username": author.username,
+        "avatar_template": author.avatar_template,
+        "created_at": iso(post.created_at),
+        "cooked": post.cooked,
+        "post_number": post.post_number,
+        "post_type": 1,
+        "posts_count": topic.posts_count,
+        "updated_at": iso(post.updated_at),
+        "reply_count": 0,
+        "reply_to_post_number": post.reply_to_post_number,
+        "quote_count": 0,
+        "incoming_link_count": 0,
+        "reads": 0,
+        "readers_count": 0,
+        "score": 0,
+        "yours": yours,
+        "topic_id": topic.id,
+        "topic_slug": topic.slug,
+        "topic_title": topic.title,
+        "display_username": author.name or author.username,
+        "primary_group_name": None,
+        "flair_name": None,
+        "flair_url": None,
+        "flair_bg_color": None,
+        "flair_color": None,
+        "version": post.version,
+        "can_edit": permissions.can_edit(viewer, post, topic),
+        "can_delete": permissions.can_delete(viewer, post),
+        "can_recover": False,
+        "can_wiki": False,
+        "read": True,
+        "user_title": None,
+        "bookmarked": False,
+        "like_count": post.like_count,
+        "actions_summary": [
+            {
+                "id": LIKE,
+                "count": post.like_count,
+                "acted": liked,
+                "can_act": not liked and permissions.can_like(viewer, post),
+                "can_undo": liked,
+            }
+        ],
+        "moderator": author.role == "moderator",
+        "admin": author.role == "admin",
+        "staff": staff,
+        "user_id": author.id,
+        "hidden": False,
+        "trust_level": 1,
+        "deleted_at": iso(post.deleted_at),
+        "user_deleted": False,
+        "edit_reason": None,
+        "can_view_edit_history": True,
+        "wiki": False,
+        "reviewable_id": None,
+        "reviewable_score_count": 0,
+        "reviewable_score_pending_count": 0,
+        "post_url": f"{_topic_path(topic)}/{post.post_number}",
+    }
+    if include_raw:
+        data["raw"] = post.raw
+    return data
+
+
+def _topic_path(topic: Topic) -> str:
+    return url_for("web.topic", slug=topic.slug, topic_id=topic.id)
+
+
+def topic_list_item(topic: Topic, people: dict[int, Card], liked: bool = False) -> dict[str, Any]:
+    last_poster = people.get(topic.last_post_user_id)
+    return {
+        "id": topic.id,
+        "title": topic.title,
+        "fancy_title": topic.title,
+        "slug": topic.slug,
+        "posts_count": topic.posts_count,
+        "reply_count": topic.reply_count,
+        "highest_post_number": topic.highest_post_number,
+        "image_url": None,
+        "created_at": iso(topic.created_at),
+        "last_posted_at": iso(topic.last_posted_at),
+        "bumped": True,
+        "bumped_at": iso(topic.bumped_at),
+        "archetype": "regular",
+        "unseen": False,
+        "pinned": False,
+        "unpinned": None,
+        "excerpt": "",
+        "visible": True,
+        "closed": topic.closed,
+        "archived": False,
+        "bookmarked": None,
+        "liked": liked,
+        "views": topic.views,
+        "like_count": topic.like_count,
+        "has_summary": False,
+        "last_poster_username": last_poster.username if last_poster else "",
+        "category_id": topic.category_id,
+        "pinned_globally": False,
+        "featured_link": None,
+        "posters": _posters(topic),
+    }
+
+
+def _posters(topic: Topic) -> list[dict[str, Any]]:
+    posters = [
+        {
+            "extras": "latest single" if topic.user_id == topic.last_post_user_id else "",
+            "description": "Original Poster, Most Recent Poster"
+            if topic.user_id == topic.last_post_user_id
+            else "Original Poster",
+            "user_id": topic.user_id,
+            "primary_group_id": None,
+        }
+    ]
+    if topic.last_post_user_id != topic.user_id:
+        posters.append(
+            {
+                "extras": "latest",
+                "description": "Most Recent Poster",
+                "user_id": topic.last_post_user_id,
+                "primary_group_id": None,
+            }
+        )
+    return posters
+
+
+def topic_list_json(
+    topics: list[Topic],
+    viewer: User | None,
+    per_page: int,
+    more_url: str | None,
+) -> dict[str, Any]:
+    people = cards({t.user_id for t in topics} | {t.last_post_user_id for t in topics})
+    topic_list: dict[str, Any] = {
+        "can_create_topic": viewer is not None,
+        "per_page": per_page,
+        "topics": [topic_list_item(t, people) for t in topics],
+    }
+    if more_url:
+        topic_list["more_topics_url"] = more_url
+    return {
+        "users": [c.basic() for c in people.values()],
+        "primary_groups": [],
+        "topic_list": topic_list,
+    }
+
+
+def category_json(category: Category, viewer: User | None) -> dict[str, Any]:
+    return {
+        "id": category.id,
+        "name": category.name,
+        "color": category.color,
+        "text_color": category.text_color,
+        "style_type": "square",
+        "emoji": None,
+        "icon": None,
+        "slug": category.slug,
+        "topic_count": category.topic_count,
+        "post_count": category.post_count,
+        "position": category.position,
+        "description": category.description or None,
+        "description_text": category.description or None,
+        "description_excerpt": category.description or None,
+        "topic_url": None,
+        "read_restricted": False,
+        "permission": 1 if viewer is not None else None,
+        "notification_level": 1,
+        "can_edit": bool(viewer and viewer.is_admin),
+        "topic_template": None,
+        "topic_title_placeholder": None,
+        "has_children": False,
+        "subcategory_count": None,
+        "sort_order": None,
+        "sort_ascending": None,
+        "show_subcategory_list": False,
+        "num_featured_topics": 3,
+        "default_view": None,
+        "subcategory_list_style": "rows_with_featured_topics",
+        "default_top_period": "all",
+        "default_list_filter": "all",
+        "minimum_required_tags": 0,
+        "navigate_to_first_post_after_read": False,
+        "topics_day": 0,
+        "topics_week": 0,
+        "topics_month": 0,
+        "topics_year": 0,
+        "topics_all_time": category.topic_count,
+        "is_uncategorized": False,
+        "subcategory_ids": [],
+        "uploaded_logo": None,
+        "uploaded_logo_dark": None,
+        "uploaded_background": None,
+        "uploaded_background_dark": None,
+    }
+
+
+def current_user_json(user: User, avatar_version: str | None) -> dict[str, Any]:
+    c = card(user, avatar_version)
+    return {
+        **c.basic(),
+        "admin": user.is_admin,
+        "moderator": user.role == "moderator",
+        "staff": user.is_staff,
+        "trust_level": 1,
+        "can_create_topic": True,
+    }

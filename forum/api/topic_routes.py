@@ -1,0 +1,183 @@
+"""Reading: latest topics, categories, a category's topics, a topic with its posts (P4).
+
+Every route reads signed out and runs a fixed number of queries, whatever the topic size.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import abort, request, url_for
+from sqlalchemy import select
+
+from auth.sessions import current_member
+from forum.api.blueprint import bp
+from forum.api.responses import json_response
+from forum.api.serializers import cards, category_json, post_json, topic_list_json
+from forum.content.likes import liked_post_ids
+from forum.content.models import Category, Post, Topic
+from forum.db import db
+from forum.timeutil import iso
+
+TOPICS_PER_PAGE = 30
+POSTS_CHUNK = 20
+
+
+def _page() -> int:
+    raw = request.args.get("page", "0")
+    if not raw.isdigit() or int(raw) > 100_000:
+        abort(400, description="page must be a non-negative integer")
+    return int(raw)
+
+
+def _topic_list(category_id: int | None, more_endpoint: str, **more_args: Any) -> Any:
+    page = _page()
+    query = select(Topic).where(Topic.deleted_at.is_(None))
+    if category_id is not None:
+        query = query.where(Topic.category_id == category_id)
+    topics = list(
+        db.session.scalars(
+            query.order_by(Topic.bumped_at.desc(), Topic.id.desc())
+            .offset(page * TOPICS_PER_PAGE)
+            .limit(TOPICS_PER_PAGE + 1)
+        )
+    )
+    more = None
+    if len(topics) > TOPICS_PER_PAGE:
+        topics = topics[:TOPICS_PER_PAGE]
+        more = url_for(more_endpoint, page=page + 1, **more_args)
+    return json_response(topic_list_json(topics, current_member(), TOPICS_PER_PAGE, more))
+
+
+@bp.get("/latest.json")
+def latest() -> Any:
+    return _topic_list(None, "api.latest")
+
+
+@bp.get("/categories.json")
+def categories() -> Any:
+    viewer = current_member()
+    rows = db.session.scalars(select(Category).order_by(Category.position, Category.id))
+    return json_response(
+        {
+            "category_list": {
+                "can_create_category": bool(viewer and viewer.is_admin),
+                "can_create_topic": viewer is not None,
+                "categories": [category_json(c, viewer) for c in rows],
+            }
+        }
+    )
+
+
+@bp.get("/c/<slug>/<int:category_id>.json")
+@bp.get("/c/<int:category_id>.json")
+def category_topics(category_id: int, slug: str | None = None) -> Any:
+    category = db.session.get(Category, category_id)
+    if category is None:
+        abort(404)
+    return _topic_list(category.id, "api.category_topics", category_id=category.id)
+
+
+def load_topic(topic_id: int) -> Topic:
+    topic = db.session.get(Topic, topic_id)
+    viewer = current_member()
+    if topic is None or (topic.deleted_at is not None and not (viewer and viewer.is_staff)):
+        abort(404)
+    return topic
+
+
+@bp.get("/t/<int:topic_id>.json")
+@bp.get("/t/<slug>/<int:topic_id>.json")
+def topic(topic_id: int, slug: str | None = None) -> Any:
+    """The topic, its first 20 posts, and the `stream` of every post id (as Discourse)."""
+    viewer = current_member()
+    topic = load_topic(topic_id)
+    visible = Post.topic_id == topic.id
+    if not (viewer and viewer.is_staff):
+        visible = visible & Post.deleted_at.is_(None)
+    stream = list(db.session.scalars(select(Post.id).where(visible).order_by(Post.post_number)))
+    posts = list(
+        db.session.scalars(
+            select(Post).where(Post.id.in_(stream[:POSTS_CHUNK])).order_by(Post.post_number)
+        )
+    )
+    people = cards({p.user_id for p in posts} | {topic.user_id, topic.last_post_user_id})
+    liked = liked_post_ids(viewer, [p.id for p in posts])
+    return json_response(
+        {
+            "post_stream": {
+                "posts": [
+                    post_json(p, topic, people[p.user_id], viewer, p.id in liked) for p in posts
+                ],
+                "stream": stream,
+            },
+            "timeline_lookup": [],
+            "suggested_topics": [],
+            "tags": [],
+            "tags_descriptions": {},
+            "id": topic.id,
+            "title": topic.title,
+            "fancy_title": topic.title,
+            "posts_count": topic.posts_count,
+            "created_at": iso(topic.created_at),
+            "views": topic.views,
+            "reply_count": topic.reply_count,
+            "like_count": topic.like_count,
+            "last_posted_at": iso(topic.last_posted_at),
+            "visible": True,
+            "closed": topic.closed,
+            "archived": False,
+            "has_summary": False,
+            "archetype": "regular",
+            "slug": topic.slug,
+            "category_id": topic.category_id,
+            "word_count": None,
+            "deleted_at": iso(topic.deleted_at),
+            "user_id": topic.user_id,
+            "featured_link": None,
+            "pinned_globally": False,
+            "pinned_at": None,
+            "pinned_until": None,
+            "image_url": None,
+            "slow_mode_seconds": 0,
+            "draft": None,
+            "draft_key": f"topic_{topic.id}",
+            "draft_sequence": 0,
+            "unpinned": None,
+            "pinned": False,
+            "highest_post_number": topic.highest_post_number,
+            "deleted_by": None,
+            "has_deleted": False,
+            "actions_summary": [],
+            "chunk_size": POSTS_CHUNK,
+            "bookmarked": False,
+            "bookmarks": [],
+            "topic_timer": None,
+            "message_bus_last_id": 0,
+            "participant_count": len({p.user_id for p in posts}),
+            "show_read_indicator": False,
+            "thumbnails": None,
+            "slow_mode_enabled_until": None,
+            "details": {
+                "can_edit": bool(viewer and (viewer.is_staff or viewer.id == topic.user_id)),
+                "notification_level": 1,
+                "can_move_posts": False,
+                "can_delete": bool(viewer and viewer.is_staff),
+                "can_remove_allowed_users": False,
+                "can_create_post": bool(viewer and (not topic.closed or viewer.is_staff)),
+                "can_reply_as_new_topic": viewer is not None,
+                "can_convert_topic": False,
+                "can_review_topic": False,
+                "can_close_topic": bool(viewer and viewer.is_staff),
+                "can_archive_topic": False,
+                "can_split_merge_topic": False,
+                "can_edit_staff_notes": False,
+                "can_toggle_topic_visibility": False,
+                "can_pin_unpin_topic": False,
+                "can_moderate_category": bool(viewer and viewer.is_staff),
+                "can_remove_self_id": 0,
+                "created_by": people[topic.user_id].basic(),
+                "last_poster": people[topic.last_post_user_id].basic(),
+            },
+        }
+    )

@@ -1,0 +1,34 @@
+"""`create_app()`: Parlor as a standalone site."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from flask import Flask, request
+from werkzeug.exceptions import HTTPException
+
+import config
+from forum.api.responses import json_error
+from forum.plugin import init_app
+
+
+def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
+    app = Flask("parlor", instance_path=str(config.INSTANCE_DIR), instance_relative_config=True)
+    app.config.from_mapping(config.settings())
+    if overrides:
+        app.config.update(overrides)
+    init_app(app)
+
+    @app.errorhandler(HTTPException)
+    def _outside_blueprints(exc: HTTPException) -> Any:
+        # Unmatched URLs belong to no blueprint; on the standalone site they are ours.
+        if request.path.endswith(".json") or request.accept_mimetypes.best == "application/json":
+            return json_error(
+                exc.code or 500,
+                [exc.description or exc.name],
+                "not_found" if exc.code == 404 else "error",
+            )
+        return exc
+
+    return app

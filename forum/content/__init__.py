@@ -1,0 +1,1 @@
+"""Content: categories, topics, posts, their edits, and likes."""

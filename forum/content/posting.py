@@ -1,0 +1,178 @@
+"""Writing: new topics, replies, edits and deletions (P5, P6).
+
+Each function is one action and runs inside the caller's transaction. Markdown is rendered
+here, once; the IP is stored with the row it belongs to, so there is no post without one.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import update
+
+from forum.content import permissions
+from forum.content.errors import ContentError, Forbidden, NotFound
+from forum.content.markdown import render
+from forum.content.models import Category, Post, PostEdit, Topic
+from forum.content.slug import slugify
+from forum.db import IPAddress, db
+from forum.timeutil import utcnow
+from forum.users.models import User
+
+# Discourse's defaults.
+TITLE_MIN, TITLE_MAX = 15, 255
+POST_MIN, POST_MAX = 20, 32000
+EDIT_REASON_MAX = 255
+
+
+def validate_title(title: object) -> str:
+    if not isinstance(title, str) or not title.strip():
+        raise ContentError("Title can't be blank")
+    title = " ".join(title.split())
+    if len(title) < TITLE_MIN:
+        raise ContentError(f"Title is too short (minimum is {TITLE_MIN} characters)")
+    if len(title) > TITLE_MAX:
+        raise ContentError(f"Title is too long (maximum is {TITLE_MAX} characters)")
+    return title
+
+
+def validate_raw(raw: object) -> str:
+    if not isinstance(raw, str) or not raw.strip():
+        raise ContentError("Body can't be blank")
+    raw = raw.replace("\r\n", "\n").replace("\x00", "")
+    length = len(raw.strip())
+    if length < POST_MIN:
+        raise ContentError(f"Body is too short (minimum is {POST_MIN} characters)")
+    if length > POST_MAX:
+        raise ContentError(f"Body is too long (maximum is {POST_MAX} characters)")
+    return raw
+
+
+def create_topic(author: User, title: object, raw: object, category_id: int, ip: IPAddress) -> Post:
+    title = validate_title(title)
+    raw = validate_raw(raw)
+    category = db.session.get(Category, category_id)
+    if category is None:
+        raise ContentError("Category is not valid")
+    now = utcnow()
+    topic = Topic(
+        title=title,
+        slug=slugify(title),
+        category_id=category.id,
+        user_id=author.id,
+        last_post_user_id=author.id,
+        created_at=now,
+        bumped_at=now,
+        last_posted_at=now,
+    )
+    db.session.add(topic)
+    db.session.flush()
+    category.topic_count += 1
+    return _add_post(topic, author, raw, ip, reply_to=None, now=now)
+
+
+def create_reply(
+    author: User, topic_id: int, raw: object, ip: IPAddress, reply_to: int | None = None
+) -> Post:
+    raw = validate_raw(raw)
+    topic = db.session.get(Topic, topic_id)
+    if topic is None or topic.deleted_at is not None:
+        raise ContentError("Topic is not valid")
+    if not permissions.can_reply(author, topic):
+        raise Forbidden("This topic is closed; you cannot reply to it.")
+    if reply_to is not None and not (1 <= reply_to <= topic.highest_post_number):
+        raise ContentError("reply_to_post_number is not a post of this topic")
+    return _add_post(topic, author, raw, ip, reply_to=reply_to, now=utcnow())
+
+
+def _add_post(
+    topic: Topic, author: User, raw: str, ip: IPAddress, reply_to: int | None, now: object
+) -> Post:
+    # One atomic UPDATE hands out the post number, so concurrent replies never collide.
+    number = db.session.execute(
+        update(Topic)
+        .where(Topic.id == topic.id)
+        .values(
+            highest_post_number=Topic.highest_post_number + 1,
+            posts_count=Topic.posts_count + 1,
+            bumped_at=now,
+            last_posted_at=now,
+            last_post_user_id=author.id,
+        )
+        .returning(Topic.highest_post_number)
+    ).scalar_one()
+    db.session.execute(
+        update(Category)
+        .where(Category.id == topic.category_id)
+        .values(post_count=Category.post_count + 1)
+    )
+    post = Post(
+        topic_id=topic.id,
+        user_id=author.id,
+        post_number=number,
+        reply_to_post_number=reply_to,
+        raw=raw,
+        cooked=render(raw),
+        ip=ip,
+        created_at=now,
+        updated_at=now,
+    )
+    db.session.add(post)
+    author.last_seen_at = now
+    db.session.flush()
+    db.session.refresh(topic)
+    return post
+
+
+def get_post(post_id: int, viewer: User | None = None) -> Post:
+    """A visible post: deleted ones exist for staff only."""
+    post = db.session.get(Post, post_id)
+    if post is None or (post.deleted_at is not None and not (viewer and viewer.is_staff)):
+        raise NotFound("The requested URL or resource could not be found.")
+    return post
+
+
+def edit_post(editor: User, post: Post, raw: object, ip: IPAddress, reason: object = "") -> Post:
+    topic = db.session.get(Topic, post.topic_id)
+    assert topic is not None
+    if not permissions.can_edit(editor, post, topic):
+        raise Forbidden("You are not permitted to edit this post.")
+    raw = validate_raw(raw)
+    if reason is None:
+        reason = ""
+    if not isinstance(reason, str) or len(reason) > EDIT_REASON_MAX:
+        raise ContentError(f"edit_reason must be text of at most {EDIT_REASON_MAX} characters")
+    if raw == post.raw:
+        return post  # nothing changed: no revision, as Discourse does
+    post.version += 1
+    db.session.add(
+        PostEdit(
+            post_id=post.id,
+            user_id=editor.id,
+            version=post.version,
+            raw_before=post.raw,
+            raw_after=raw,
+            edit_reason=reason.strip(),
+            ip=ip,
+        )
+    )
+    post.raw, post.cooked, post.updated_at = raw, render(raw), utcnow()
+    db.session.flush()
+    return post
+
+
+def delete_post(actor: User, post: Post) -> None:
+    """Soft delete; deleting a topic's first post deletes the topic (as Discourse does)."""
+    if not permissions.can_delete(actor, post):
+        raise Forbidden("You are not permitted to delete this post.")
+    now = utcnow()
+    post.deleted_at = now
+    topic = db.session.get(Topic, post.topic_id)
+    assert topic is not None
+    category = db.session.get(Category, topic.category_id)
+    assert category is not None
+    if post.post_number == 1:
+        topic.deleted_at = now
+        category.topic_count = max(category.topic_count - 1, 0)
+    else:
+        topic.posts_count = max(topic.posts_count - 1, 0)
+        category.post_count = max(category.post_count - 1, 0)
+    db.session.flush()

@@ -1,0 +1,136 @@
+"""The database: one Flask-SQLAlchemy instance, typed models, and per-connection set-up.
+
+SQLite is the zero-set-up default; PostgreSQL is the same code through DATABASE_URL.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from flask import Flask, g, has_request_context, request
+from flask_sqlalchemy import SQLAlchemy
+from sqlalchemy import LargeBinary, MetaData, event
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import DeclarativeBase
+from sqlalchemy.types import TypeDecorator
+
+IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+
+
+class Base(DeclarativeBase):
+    # Named constraints, so that migrations can alter them on SQLite (batch mode) too.
+    metadata = MetaData(
+        naming_convention={
+            "ix": "ix_%(column_0_label)s",
+            "uq": "uq_%(table_name)s_%(column_0_name)s",
+            "ck": "ck_%(table_name)s_%(constraint_name)s",
+            "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+            "pk": "pk_%(table_name)s",
+        }
+    )
+
+
+db = SQLAlchemy(model_class=Base)
+
+_SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+class IPColumn(TypeDecorator[IPAddress]):
+    """An IP address as 16 bytes (IPv4 mapped into IPv6).
+
+    One fixed-width, byte-ordered form for both families means a CIDR range is a plain
+    indexed `BETWEEN` on SQLite and PostgreSQL alike.
+    """
+
+    impl = LargeBinary(16)
+    cache_ok = True
+
+    def process_bind_param(self, value: Any, dialect: Any) -> bytes | None:
+        if value is None:
+            return None
+        return ip_to_bytes(value)
+
+    def process_result_value(self, value: Any, dialect: Any) -> IPAddress | None:
+        if value is None:
+            return None
+        return ip_from_bytes(bytes(value))
+
+
+def ip_to_bytes(value: str | IPAddress) -> bytes:
+    ip = ipaddress.ip_address(value) if isinstance(value, str) else value
+    if isinstance(ip, ipaddress.IPv4Address):
+        ip = ipaddress.IPv6Address(b"\0" * 10 + b"\xff\xff" + ip.packed)
+    return ip.packed
+
+
+def ip_from_bytes(raw: bytes) -> IPAddress:
+    ip = ipaddress.IPv6Address(raw)
+    return ip.ipv4_mapped or ip
+
+
+def _sqlite_on_connect(dbapi_conn: Any, _record: Any) -> None:
+    # Autocommit at the driver level so SQLAlchemy's "begin" event below decides how a
+    # transaction starts (the pysqlite driver's own BEGIN handling is too late and too weak).
+    dbapi_conn.isolation_level = None
+    cur = dbapi_conn.cursor()
+    for pragma in (
+        "journal_mode=WAL",
+        "busy_timeout=10000",
+        "foreign_keys=ON",
+        # Erased values are overwritten on disk, not just unlinked (P12).
+        "secure_delete=ON",
+        "synchronous=NORMAL",
+    ):
+        cur.execute(f"PRAGMA {pragma}")
+    cur.close()
+
+
+def _sqlite_on_begin(conn: Any) -> None:
+    # A write transaction begins IMMEDIATE so that it waits for the lock (busy timeout)
+    # instead of failing with SQLITE_BUSY when it upgrades from read to write.
+    conn.exec_driver_sql("BEGIN IMMEDIATE" if _wants_write() else "BEGIN")
+
+
+def _wants_write() -> bool:
+    if not has_request_context():
+        return True  # commands, tests and background jobs
+    return request.method not in _SAFE_METHODS or g.get("parlor_write", False)
+
+
+@contextmanager
+def write_transaction() -> Iterator[None]:
+    """For a GET route that writes (the OAuth callback): end any read transaction first,
+    so the write starts IMMEDIATE, and commit at the end."""
+    db.session.commit()
+    g.parlor_write = True
+    try:
+        yield
+        db.session.commit()
+    except BaseException:
+        db.session.rollback()
+        raise
+    finally:
+        g.parlor_write = False
+
+
+def configure_engine(engine: Engine) -> None:
+    if engine.dialect.name == "sqlite":
+        event.listen(engine, "connect", _sqlite_on_connect)
+        event.listen(engine, "begin", _sqlite_on_begin)
+
+
+def init_db(app: Flask) -> None:
+    url = app.config["SQLALCHEMY_DATABASE_URI"]
+    if url.startswith("sqlite"):
+        options = app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {})
+        options.setdefault("connect_args", {}).setdefault("timeout", 10)
+        if url.startswith("sqlite:///") and ":memory:" not in url:
+            from pathlib import Path
+
+            Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+    db.init_app(app)
+    with app.app_context():
+        configure_engine(db.engine)

@@ -1,0 +1,50 @@
+"""`init_app(app)`: the whole forum as a Flask extension, mountable under a URL prefix."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from flask import Flask
+from flask_migrate import Migrate
+
+import config
+from auth import init_auth
+from forum.db import db, init_db
+from forum.net import TrustedProxies
+
+MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
+
+
+@dataclass(frozen=True)
+class ParlorState:
+    trusted_proxies: TrustedProxies
+    url_prefix: str
+
+
+def init_app(app: Flask, url_prefix: str | None = None) -> None:
+    """Register Parlor on `app`. Settings the host already has in `app.config` win over
+    Parlor's environment-derived defaults."""
+    for key, value in config.settings().items():
+        app.config.setdefault(key, value)
+    config.check(app.config)
+    prefix = (url_prefix or "").rstrip("/")
+    app.extensions["parlor"] = ParlorState(
+        trusted_proxies=TrustedProxies.parse(app.config["TRUSTED_PROXIES"]),
+        url_prefix=prefix,
+    )
+
+    init_db(app)
+    Migrate(app, db, directory=str(MIGRATIONS_DIR), render_as_batch=True)
+    init_auth(app, url_prefix=prefix or None)
+
+    # Imported here so that the models and routes register only when the forum is used.
+    from forum import api_routes  # noqa: F401  (routes attach to the API blueprint)
+    from forum.api.blueprint import bp as api_bp
+    from forum.cli import forum_cli
+    from forum.users.avatars import bp as avatars_bp
+    from forum.web.pages import bp as web_bp
+
+    for bp in (api_bp, avatars_bp, web_bp):
+        app.register_blueprint(bp, url_prefix=prefix or None)
+    app.cli.add_command(forum_cli)

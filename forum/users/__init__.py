@@ -1,0 +1,1 @@
+"""Accounts: members, staff roles and the shared Anonymous user."""

@@ -1,0 +1,93 @@
+"""The account tables: users, their avatars, and the record of their sign-ins."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import BigInteger, Boolean, DateTime, ForeignKey, Integer, LargeBinary, String, Text
+from sqlalchemy.orm import Mapped
+
+from forum.db import IPAddress, IPColumn, db
+from forum.privacy.registry import Privacy, column
+from forum.timeutil import utcnow
+
+TZ = DateTime(timezone=True)
+
+ROLES = ("member", "moderator", "admin")
+ANONYMOUS_USERNAME = "Anonymous"
+
+
+class User(db.Model):
+    __tablename__ = "users"
+
+    id: Mapped[int] = column(Privacy.INTERNAL, Integer, primary_key=True)
+    # GitHub's numeric id is the account key: logins change, ids never do. None: Anonymous.
+    github_id: Mapped[int | None] = column(Privacy.PERSONAL, BigInteger, unique=True, nullable=True)
+    username: Mapped[str] = column(Privacy.PUBLIC, String(60), nullable=False)
+    username_lower: Mapped[str] = column(Privacy.PUBLIC, String(60), nullable=False, unique=True)
+    first_name: Mapped[str] = column(Privacy.PERSONAL, String(255), nullable=False, default="")
+    last_name: Mapped[str] = column(Privacy.PERSONAL, String(255), nullable=False, default="")
+    email: Mapped[str | None] = column(Privacy.PERSONAL, String(320), nullable=True)
+    role: Mapped[str] = column(Privacy.INTERNAL, String(20), nullable=False, default="member")
+    created_at: Mapped[datetime] = column(Privacy.PERSONAL, TZ, default=utcnow)
+    updated_at: Mapped[datetime] = column(Privacy.PERSONAL, TZ, default=utcnow, onupdate=utcnow)
+    last_seen_at: Mapped[datetime | None] = column(Privacy.PERSONAL, TZ, nullable=True)
+    # Set once the member corrects their names in Parlor: sign-in stops overwriting them.
+    names_locked: Mapped[bool] = column(Privacy.INTERNAL, Boolean, nullable=False, default=False)
+    # Bumped to end every session at once: it is part of the id Flask-Login keeps.
+    session_epoch: Mapped[int] = column(Privacy.SECRET, Integer, nullable=False, default=0)
+
+    # Flask-Login's interface, written out rather than mixed in.
+    @property
+    def is_authenticated(self) -> bool:
+        return True
+
+    @property
+    def is_active(self) -> bool:
+        return self.github_id is not None
+
+    @property
+    def is_anonymous(self) -> bool:
+        return False
+
+    def get_id(self) -> str:
+        return f"{self.id}:{self.session_epoch}"
+
+    @property
+    def name(self) -> str:
+        return " ".join(part for part in (self.first_name, self.last_name) if part)
+
+    @property
+    def is_staff(self) -> bool:
+        return self.role in ("moderator", "admin")
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == "admin"
+
+
+class Avatar(db.Model):
+    """The member's picture, downloaded from GitHub at sign-in and served by Parlor."""
+
+    __tablename__ = "avatars"
+
+    user_id: Mapped[int] = column(
+        Privacy.INTERNAL, ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    content_type: Mapped[str] = column(Privacy.PERSONAL, String(40), nullable=False)
+    data: Mapped[bytes] = column(Privacy.PERSONAL, LargeBinary, nullable=False)
+    # Part of the avatar URL, so browsers may cache a version forever.
+    version: Mapped[str] = column(Privacy.INTERNAL, String(32), nullable=False)
+    updated_at: Mapped[datetime] = column(Privacy.PERSONAL, TZ, default=utcnow)
+
+
+class SignInEvent(db.Model):
+    __tablename__ = "sign_in_events"
+
+    id: Mapped[int] = column(Privacy.INTERNAL, Integer, primary_key=True)
+    user_id: Mapped[int] = column(
+        Privacy.INTERNAL, ForeignKey("users.id", ondelete="CASCADE"), nullable=False, index=True
+    )
+    created_at: Mapped[datetime] = column(Privacy.PERSONAL, TZ, default=utcnow)
+    ip: Mapped[IPAddress] = column(Privacy.PERSONAL, IPColumn, nullable=False, index=True)
+    user_agent: Mapped[str] = column(Privacy.PERSONAL, Text, nullable=False, default="")

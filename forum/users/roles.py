@@ -1,0 +1,28 @@
+"""Staff roles: member, moderator, admin."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from forum.db import db
+from forum.users.models import ANONYMOUS_USERNAME, ROLES, User
+
+
+class RoleError(ValueError):
+    pass
+
+
+def find_user(username: str) -> User | None:
+    return db.session.scalar(select(User).where(User.username_lower == username.lower()))
+
+
+def grant_role(username: str, role: str) -> User:
+    if role not in ROLES:
+        raise RoleError(f"role must be one of {', '.join(ROLES)}")
+    user = find_user(username)
+    if user is None:
+        raise RoleError(f"no member named {username!r}")
+    if user.username == ANONYMOUS_USERNAME and user.github_id is None:
+        raise RoleError("the Anonymous user cannot be given a role")
+    user.role = role
+    return user

@@ -1,0 +1,57 @@
+"""The pages a person reads in a browser: the latest topics and a topic."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, abort, render_template
+from sqlalchemy import select
+
+from auth.sessions import csrf_token, current_member
+from forum.api.serializers import cards
+from forum.content.models import Category, Post, Topic
+from forum.db import db
+
+bp = Blueprint("web", __name__, template_folder="templates", static_folder="static")
+
+
+@bp.app_context_processor
+def _globals() -> dict[str, Any]:
+    return {"current_member": current_member, "csrf_token": csrf_token}
+
+
+@bp.get("/")
+def home() -> str:
+    topics = list(
+        db.session.scalars(
+            select(Topic)
+            .where(Topic.deleted_at.is_(None))
+            .order_by(Topic.bumped_at.desc(), Topic.id.desc())
+            .limit(30)
+        )
+    )
+    categories = {c.id: c for c in db.session.scalars(select(Category))}
+    people = cards({t.last_post_user_id for t in topics})
+    return render_template("parlor/home.html", topics=topics, categories=categories, people=people)
+
+
+@bp.get("/t/<slug>/<int:topic_id>")
+def topic(slug: str, topic_id: int) -> str:
+    topic = db.session.get(Topic, topic_id)
+    if topic is None or topic.deleted_at is not None:
+        abort(404)
+    posts = list(
+        db.session.scalars(
+            select(Post)
+            .where(Post.topic_id == topic.id, Post.deleted_at.is_(None))
+            .order_by(Post.post_number)
+        )
+    )
+    people = cards({p.user_id for p in posts})
+    return render_template("parlor/topic.html", topic=topic, posts=posts, people=people)
+
+
+@bp.get("/srv/status")
+def status() -> tuple[str, int, dict[str, str]]:
+    db.session.execute(select(1))
+    return "ok", 200, {"Content-Type": "text/plain; charset=utf-8", "Cache-Control": "no-store"}
