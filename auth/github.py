@@ -69,6 +69,8 @@ def _session(gh: GitHubSettings, redirect_uri: str) -> OAuth2Session:
         gh.client_id,
         gh.client_secret,
         scope=SCOPES,
+        # GitHub's documentation sends the client credentials as form fields.
+        token_endpoint_auth_method="client_secret_post",
         redirect_uri=redirect_uri,
         code_challenge_method="S256" if gh.pkce else None,
         default_timeout=gh.timeout,

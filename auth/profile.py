@@ -37,8 +37,9 @@ def verified_primary_email(emails: list[dict[str, Any]]) -> str:
     """The primary address, and only if GitHub marks it verified."""
     for entry in emails:
         if isinstance(entry, dict) and entry.get("primary"):
-            if entry.get("verified") is True and isinstance(entry.get("email"), str):
-                return entry["email"]
+            address = entry.get("email")
+            if entry.get("verified") is True and isinstance(address, str) and address.strip():
+                return address
             break
     raise UnverifiedEmail
 

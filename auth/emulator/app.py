@@ -355,6 +355,10 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         data = {**request.args, **request.form, **(body if isinstance(body, dict) else {})}
         names = ("client_id", "client_secret", "code", "redirect_uri", "code_verifier")
         field = {k: str(data.get(k) or "") for k in names}
+        if request.authorization and request.authorization.type == "basic":
+            # GitHub also takes the client credentials as HTTP Basic auth.
+            field["client_id"] = request.authorization.username or ""
+            field["client_secret"] = request.authorization.password or ""
         cfg = app.config
         if not (
             _same(field["client_id"], cfg["CLIENT_ID"])

@@ -10,7 +10,7 @@ from typing import Any
 
 from flask import Blueprint, current_app, request
 from flask_login import current_user
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, default_exceptions
 
 from auth.sessions import UNSAFE_METHODS, csrf_ok
 from forum.api.responses import json_error
@@ -47,7 +47,6 @@ def content_error(exc: ContentError) -> Any:
     return json_error(exc.status, exc.messages, exc.error_type)
 
 
-@bp.errorhandler(HTTPException)
 def http_error(exc: HTTPException) -> Any:
     db.session.rollback()
     status = exc.code or 500
@@ -56,6 +55,12 @@ def http_error(exc: HTTPException) -> Any:
         return json_error(status, [MESSAGES[key]], key)
     message = exc.description if status < 500 else "Something went wrong."
     return json_error(status, [message or exc.name], ERROR_TYPES.get(status, "error"))
+
+
+# Registered per status code: Flask prefers any handler for the exact code (say, a host
+# application's 404 page) over a handler for the HTTPException class, even a blueprint's.
+for _code in default_exceptions:
+    bp.register_error_handler(_code, http_error)
 
 
 @bp.errorhandler(Exception)

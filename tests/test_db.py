@@ -1,0 +1,79 @@
+"""The database layer: SQLite set-up on every connection, the privacy registry, and
+migrations that build exactly the schema the models describe, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from flask_migrate import upgrade
+from sqlalchemy import create_engine, make_url, text
+
+from forum.db import db
+from forum.privacy.registry import Privacy, privacy_of, undeclared
+
+
+def test_every_column_declares_its_privacy_class(app):
+    assert undeclared(list(db.metadata.sorted_tables)) == []
+
+
+def test_undeclared_column_is_caught():
+    from sqlalchemy import Column, Integer, MetaData, Table
+
+    table = Table("t", MetaData(), Column("id", Integer, info={"privacy": "internal"}),
+                  Column("secret_sauce", Integer))  # fmt: skip
+    assert undeclared([table]) == ["t.secret_sauce"]
+
+
+def test_registry_classifies_what_the_policy_names(app):
+    users = db.metadata.tables["users"]
+    for name in ("email", "first_name", "last_name", "github_id"):
+        assert privacy_of(users.c[name]) is Privacy.PERSONAL
+    assert privacy_of(db.metadata.tables["posts"].c.ip) is Privacy.PERSONAL
+    assert privacy_of(db.metadata.tables["post_edits"].c.ip) is Privacy.PERSONAL
+    assert privacy_of(db.metadata.tables["sign_in_events"].c.ip) is Privacy.PERSONAL
+    assert privacy_of(users.c.session_epoch) is Privacy.SECRET
+
+
+def test_sqlite_connections_are_set_up(app, ctx):
+    if db.engine.dialect.name != "sqlite":
+        pytest.skip("SQLite only")
+    with db.engine.connect() as conn:
+        pragma = lambda name: conn.exec_driver_sql(f"PRAGMA {name}").scalar()  # noqa: E731
+        assert pragma("journal_mode") == "wal"
+        assert pragma("foreign_keys") == 1
+        assert pragma("secure_delete") == 1
+        assert pragma("busy_timeout") >= 5000
+
+
+@pytest.fixture
+def empty_database(db_url) -> Iterator[str]:
+    """A new, empty database of the same kind as the test database."""
+    url = make_url(db_url)
+    if url.get_backend_name() == "sqlite":
+        path = f"{url.database}.{uuid.uuid4().hex}.migrate"
+        yield f"sqlite:///{path}"
+        return
+    name = f"parlor_mig_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield url.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def test_migrations_build_the_models_schema(make_app, empty_database):
+    fresh = make_app(SQLALCHEMY_DATABASE_URI=empty_database)
+    with fresh.app_context():
+        upgrade()
+        with db.engine.connect() as conn:
+            diff = compare_metadata(MigrationContext.configure(conn), db.metadata)
+        db.engine.dispose()
+    assert diff == []
