@@ -68,21 +68,30 @@ def test_production_refuses_to_start_without_secrets():
                 "SECRET_KEY": "s" * 40,
                 "GITHUB_CLIENT_ID": "id",
                 "GITHUB_CLIENT_SECRET": "secret",
-            }  # fmt: skip
+            }
         )
     )
 
 
 def test_production_refuses_the_development_secret():
-    s = config.settings({"PARLOR_ENV": "production", "GITHUB_CLIENT_ID": "i",
-                         "GITHUB_CLIENT_SECRET": "s", "SECRET_KEY": config.DEV_INSECURE_SECRET})  # fmt: skip
+    s = config.settings(
+        {
+            "PARLOR_ENV": "production",
+            "GITHUB_CLIENT_ID": "i",
+            "GITHUB_CLIENT_SECRET": "s",
+            "SECRET_KEY": config.DEV_INSECURE_SECRET,
+        }
+    )
     with pytest.raises(config.ConfigError, match="placeholder"):
         config.check(s)
 
 
 def test_wsgi_in_production_exits_with_the_message(tmp_path):
-    env = {"PARLOR_ENV": "production", "PATH": "/usr/bin:/bin",
-           "DATABASE_URL": f"sqlite:///{tmp_path}/x.db"}  # fmt: skip
+    env = {
+        "PARLOR_ENV": "production",
+        "PATH": "/usr/bin:/bin",
+        "DATABASE_URL": f"sqlite:///{tmp_path}/x.db",
+    }
     proc = subprocess.run(
         [sys.executable, "-c", "import wsgi"],
         cwd=tmp_path,

@@ -46,8 +46,12 @@ def _wait(url: str) -> None:
 @pytest.fixture(scope="module")
 def emulator() -> Iterator[str]:
     port = _free_port()
-    env = {**os.environ, "PARLOR_ENV": "testing", "GITHUB_CLIENT_ID": "parlor-e2e",
-           "GITHUB_CLIENT_SECRET": "parlor-e2e-secret"}  # fmt: skip
+    env = {
+        **os.environ,
+        "PARLOR_ENV": "testing",
+        "GITHUB_CLIENT_ID": "parlor-e2e",
+        "GITHUB_CLIENT_SECRET": "parlor-e2e-secret",
+    }
     proc = subprocess.Popen(
         [sys.executable, "-m", "auth.emulator", "--host", "127.0.0.1", "--port", str(port)],
         cwd=ROOT,
@@ -112,7 +116,7 @@ def test_sign_in_post_reply_like_with_ips(live, category_id):
             "raw": "A first post, long enough.",
             "category": str(category_id),
             "authenticity_token": token,
-        },  # fmt: skip
+        },
         timeout=10,
     )
     assert r.status_code == 200, r.text
@@ -174,12 +178,23 @@ def test_edit_records_its_own_ip(live, category_id):
     base, parlor = live
     octo = _sign_in(base, "octocat")
     token = _csrf(octo, base)
-    r = octo.post(f"{base}/posts.json", headers={"X-CSRF-Token": token}, timeout=10,
-                  json={"title": "A topic to be edited soon", "raw": "Original text of it.",
-                        "category": category_id})  # fmt: skip
+    r = octo.post(
+        f"{base}/posts.json",
+        headers={"X-CSRF-Token": token},
+        timeout=10,
+        json={
+            "title": "A topic to be edited soon",
+            "raw": "Original text of it.",
+            "category": category_id,
+        },
+    )
     post_id = r.json()["id"]
-    r = octo.put(f"{base}/posts/{post_id}.json", headers={"X-CSRF-Token": token}, timeout=10,
-                 json={"post": {"raw": "Edited text of the post.", "edit_reason": "typo"}})  # fmt: skip
+    r = octo.put(
+        f"{base}/posts/{post_id}.json",
+        headers={"X-CSRF-Token": token},
+        timeout=10,
+        json={"post": {"raw": "Edited text of the post.", "edit_reason": "typo"}},
+    )
     assert r.status_code == 200, r.text
     assert r.json()["post"]["version"] == 2
     with parlor.app_context():
@@ -203,8 +218,12 @@ def test_browser_picks_account_on_the_emulator_page(live):
     """Without a login hint the emulator shows its picker; approving signs in, denying not."""
     base, _ = live
     browser = requests.Session()
-    r = browser.get(f"{base}/auth/github/login", params={"next": "/latest.json"}, timeout=10,
-                    allow_redirects=True)  # fmt: skip
+    r = browser.get(
+        f"{base}/auth/github/login",
+        params={"next": "/latest.json"},
+        timeout=10,
+        allow_redirects=True,
+    )
     assert r.status_code == 200 and "octocat" in r.text  # the emulator's picker
     authorize = urlsplit(r.url)
     query = {k: v[0] for k, v in parse_qs(authorize.query).items()}
