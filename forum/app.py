@@ -18,6 +18,7 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     app.config.from_mapping(config.settings())
     if overrides:
         app.config.update(overrides)
+    app.config["PARLOR_STANDALONE"] = True  # the access log then covers every request
     init_app(app)
 
     @app.errorhandler(HTTPException)

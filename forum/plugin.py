@@ -48,3 +48,8 @@ def init_app(app: Flask, url_prefix: str | None = None) -> None:
     for bp in (api_bp, avatars_bp, web_bp):
         app.register_blueprint(bp, url_prefix=prefix or None)
     app.cli.add_command(forum_cli)
+
+    from forum.accesslog import init_access_log
+
+    ours = frozenset({"api", "avatars", "web", "auth"})
+    init_access_log(app, None if app.config.get("PARLOR_STANDALONE") else ours)

@@ -30,7 +30,7 @@ def _page() -> int:
     return int(raw)
 
 
-def _topic_list(category_id: int | None, more_endpoint: str, **more_args: Any) -> Any:
+def _topic_list(category_id: int | None, more_endpoint: str, /, **more_args: Any) -> Any:
     page = _page()
     query = select(Topic).where(Topic.deleted_at.is_(None))
     if category_id is not None:
