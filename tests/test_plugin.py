@@ -71,7 +71,7 @@ def test_links_and_sign_in_use_the_prefix(host):
     assert "redirect_uri=http%3A%2F%2Flocalhost%2Fforum%2Fauth%2Fgithub%2Fcallback" in r.location
     page = client.get("/forum/")
     assert page.status_code == 200
-    assert 'href="/forum/auth/github/login' in page.text
+    assert 'action="/forum/auth/github/login"' in page.text
 
 
 def test_host_settings_win_over_parlor_defaults(host):
