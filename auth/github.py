@@ -107,8 +107,10 @@ def exchange_code(
         raise GitHubError(getattr(exc, "error", None) or "token_error", str(exc), 400) from exc
     except requests.Timeout as exc:
         raise GitHubError("timeout", "the token request", 504) from exc
-    except (requests.RequestException, ValueError) as exc:
+    except requests.RequestException as exc:
         raise GitHubError("unavailable", f"the token request: {exc}", 502) from exc
+    except ValueError as exc:  # Authlib: the answer is not a JSON object
+        raise GitHubError("bad_response", f"the token request: {exc}", 502) from exc
     access_token = token.get("access_token")
     if not isinstance(access_token, str) or not access_token:
         raise GitHubError("token_error", "no access token in GitHub's answer", 502)
