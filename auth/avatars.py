@@ -7,6 +7,7 @@ whatever metadata (EXIF, location) the original carried.
 from __future__ import annotations
 
 import io
+import time
 
 import requests
 from PIL import Image, UnidentifiedImageError
@@ -18,7 +19,12 @@ _FORMATS = {"PNG", "JPEG", "GIF", "WEBP"}
 
 
 def download_avatar(url: str, timeout: float) -> bytes | None:
-    """A square PNG of the picture at `url`, or None if it cannot be had safely."""
+    """A square PNG of the picture at `url`, or None if it cannot be had safely.
+
+    `timeout` bounds each network wait and the whole download, so a server that trickles
+    bytes cannot hold the sign-in request open.
+    """
+    deadline = time.monotonic() + timeout
     try:
         with requests.get(url, timeout=timeout, stream=True) as resp:
             if resp.status_code != 200:
@@ -28,7 +34,7 @@ def download_avatar(url: str, timeout: float) -> bytes | None:
             data = bytearray()
             for chunk in resp.iter_content(64 * 1024):
                 data.extend(chunk)
-                if len(data) > MAX_BYTES:
+                if len(data) > MAX_BYTES or time.monotonic() > deadline:
                     return None
     except requests.RequestException:
         return None

@@ -8,6 +8,7 @@ from urllib.parse import urlsplit
 
 from flask import Blueprint, current_app, redirect, render_template, request, session, url_for
 from flask_login import login_user
+from sqlalchemy.exc import IntegrityError
 
 from auth.accounts import sign_in_member
 from auth.avatars import download_avatar
@@ -94,10 +95,18 @@ def callback() -> Any:
     avatar = download_avatar(profile.avatar_url, gh.timeout) if profile.avatar_url else None
     avatar_failed = profile.avatar_url is not None and avatar is None
     ip = request_ip()
-    with write_transaction():
-        user, event, created = sign_in_member(
-            profile, avatar, avatar_failed, ip, request.headers.get("User-Agent", "")
-        )
+    for attempt in (1, 2):
+        try:
+            with write_transaction():
+                user, event, created = sign_in_member(
+                    profile, avatar, avatar_failed, ip, request.headers.get("User-Agent", "")
+                )
+            break
+        except IntegrityError:
+            # The same account signing in twice at once (two tabs): the other request
+            # created the row first; the second attempt finds and refreshes it.
+            if attempt == 2:
+                raise
     # A new session for the signed-in member: nothing from before sign-in carries over.
     session.clear()
     login_user(user, remember=bool(pending.get("remember")))

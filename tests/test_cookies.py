@@ -39,3 +39,12 @@ def test_sign_in_page_offers_remember_me(client):
     page = client.get("/").text
     assert 'action="/auth/github/login"' in page
     assert 'name="remember"' in page
+
+
+def test_pages_link_a_stylesheet_that_is_served(client):
+    import re
+
+    page = client.get("/").text
+    href = re.search(r'<link rel="stylesheet" href="([^"]+)"', page).group(1)
+    css = client.get(href)
+    assert css.status_code == 200 and css.content_type.startswith("text/css")

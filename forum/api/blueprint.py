@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, current_app, request
+from flask import Blueprint, abort, current_app, request
 from flask_login import current_user
 from werkzeug.exceptions import HTTPException, default_exceptions
 
@@ -32,6 +32,13 @@ ERROR_TYPES = {
     413: "payload_too_large",
     422: "invalid_parameters",
 }
+
+
+@bp.url_value_preprocessor
+def ids_in_range(_endpoint: str | None, values: dict[str, Any] | None) -> None:
+    # An id no INTEGER column can hold names nothing (and SQLite cannot even bind it).
+    if values and any(isinstance(v, int) and not 0 <= v < 2**31 for v in values.values()):
+        abort(404)
 
 
 @bp.before_request

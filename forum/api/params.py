@@ -3,11 +3,16 @@ with Rails-style nested keys (`post[raw]`), plus the query string."""
 
 from __future__ import annotations
 
+import json
+import re
 from typing import Any
 
 from flask import request
 
 from forum.content.errors import ContentError
+
+# ASCII digits only: str.isdigit() also accepts "²", which int() then refuses.
+_INTEGER = re.compile(r"-?[0-9]+")
 
 
 def params() -> dict[str, Any]:
@@ -21,11 +26,22 @@ def params() -> dict[str, Any]:
             raise ContentError("The request body is not valid JSON")
         if body is not None and not isinstance(body, dict):
             raise ContentError("The request body must be a JSON object")
+        if body and not _is_unicode(body):
+            raise ContentError("The request body contains text that is not valid Unicode")
         merged.update(body or {})
     else:
         for key, value in request.form.items(multi=False):
             _put(merged, key, value)
     return merged
+
+
+def _is_unicode(body: dict[str, Any]) -> bool:
+    # JSON may spell lone surrogates (\ud800); no database can store them as text.
+    try:
+        json.dumps(body, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _put(target: dict[str, Any], key: str, value: Any) -> None:
@@ -50,7 +66,7 @@ def int_param(data: dict[str, Any], name: str, *, required: bool = True) -> int 
         return None
     if isinstance(value, bool):
         raise ContentError(f"{name} must be an integer")
-    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
+    if isinstance(value, str) and _INTEGER.fullmatch(value.strip()):
         value = int(value)
     if not isinstance(value, int):
         raise ContentError(f"{name} must be an integer")

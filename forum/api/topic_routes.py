@@ -25,7 +25,7 @@ POSTS_CHUNK = 20
 
 def _page() -> int:
     raw = request.args.get("page", "0")
-    if not raw.isdigit() or int(raw) > 100_000:
+    if not (raw.isascii() and raw.isdigit()) or int(raw) > 100_000:
         abort(400, description="page must be a non-negative integer")
     return int(raw)
 

@@ -26,7 +26,7 @@ EDIT_REASON_MAX = 255
 def validate_title(title: object) -> str:
     if not isinstance(title, str) or not title.strip():
         raise ContentError("Title can't be blank")
-    title = " ".join(title.split())
+    title = " ".join(title.replace("\x00", "").split())
     if len(title) < TITLE_MIN:
         raise ContentError(f"Title is too short (minimum is {TITLE_MIN} characters)")
     if len(title) > TITLE_MAX:
@@ -150,7 +150,7 @@ def edit_post(editor: User, post: Post, raw: object, ip: IPAddress, reason: obje
             version=post.version,
             raw_before=post.raw,
             raw_after=raw,
-            edit_reason=reason.strip(),
+            edit_reason=reason.replace("\x00", "").strip(),
             ip=ip,
         )
     )

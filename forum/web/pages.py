@@ -12,7 +12,14 @@ from forum.api.serializers import cards
 from forum.content.models import Category, Post, Topic
 from forum.db import db
 
-bp = Blueprint("web", __name__, template_folder="templates", static_folder="static")
+# Its own static path: a blueprint without a URL prefix would be shadowed by the app's /static.
+bp = Blueprint(
+    "web",
+    __name__,
+    template_folder="templates",
+    static_folder="static",
+    static_url_path="/parlor-static",
+)
 
 
 @bp.app_context_processor
