@@ -8,6 +8,7 @@ from urllib.parse import urlsplit
 
 from flask import Blueprint, current_app, redirect, render_template, request, session, url_for
 from flask_login import login_user
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from auth.accounts import sign_in_member
@@ -21,8 +22,12 @@ from auth.github import (
 )
 from auth.profile import UnverifiedEmail
 from forum import events
-from forum.db import write_transaction
+from forum.content.errors import Forbidden
+from forum.db import db, write_transaction
+from forum.moderation.screening import ensure_not_blocked
+from forum.moderation.suspend import suspension_message
 from forum.net import request_ip
+from forum.users.models import User
 
 bp = Blueprint("auth", __name__, template_folder="templates")
 
@@ -53,6 +58,8 @@ def login() -> Any:
     gh = GitHubSettings.from_config(current_app.config)
     if not gh.client_id:
         return failure("not_configured", 503)
+    if (blocked := _blocked_address()) is not None:
+        return blocked
     hint = request.args.get("login", "").strip()[:39] or None
     auth = authorization_request(gh, _callback_url(), login_hint=hint)
     session[PENDING_KEY] = {
@@ -81,6 +88,8 @@ def callback() -> Any:
     if not code:
         return failure("bad_state", 400)
 
+    if (blocked := _blocked_address()) is not None:
+        return blocked
     gh = GitHubSettings.from_config(current_app.config)
     try:
         token = exchange_code(gh, code, _callback_url(), pending.get("verifier"))
@@ -91,6 +100,10 @@ def callback() -> Any:
         current_app.logger.warning("GitHub sign-in failed: %s", exc.kind)
         return failure(exc.kind, exc.status, retry_after=exc.retry_after)
     del token  # used for the two calls above and never kept (P3)
+
+    known = db.session.scalar(select(User).where(User.github_id == profile.github_id))
+    if known is not None and known.is_suspended:
+        return failure("suspended", 403, detail=suspension_message(known))
 
     avatar = download_avatar(profile.avatar_url, gh.timeout) if profile.avatar_url else None
     avatar_failed = profile.avatar_url is not None and avatar is None
@@ -151,6 +164,14 @@ FAILURES: dict[str, tuple[str, str]] = {
         "GitHub is not available right now.",
         "Nothing was stored. Please try again in a few minutes.",
     ),
+    "ip_blocked": (
+        "Your IP address is blocked from signing in on this forum.",
+        "If you think this is a mistake, contact the forum's moderators from another address.",
+    ),
+    "suspended": (
+        "Your account is suspended.",
+        "You can sign in again when the suspension ends. Nothing was changed.",
+    ),
     "not_configured": (
         "Sign-in with GitHub is not configured on this forum.",
         "The operators need to set GITHUB_CLIENT_ID and GITHUB_CLIENT_SECRET.",
@@ -162,10 +183,27 @@ _GENERIC = (
 )
 
 
-def failure(kind: str, status: int, retry_after: int | None = None) -> Any:
+def _blocked_address() -> Any:
+    """The failure page if the request comes from a screened address, else None."""
+    try:
+        with write_transaction():
+            ensure_not_blocked(request_ip())
+    except Forbidden:
+        return failure("ip_blocked", 403)
+    return None
+
+
+def failure(
+    kind: str, status: int, retry_after: int | None = None, detail: str | None = None
+) -> Any:
     title, advice = FAILURES.get(kind, _GENERIC)
     body = render_template(
-        "auth/failure.html", kind=kind, title=title, advice=advice, retry_after=retry_after
+        "auth/failure.html",
+        kind=kind,
+        title=title,
+        advice=advice,
+        retry_after=retry_after,
+        detail=detail,
     )
     headers = {"Retry-After": str(retry_after)} if retry_after else {}
     return body, status, headers

@@ -81,3 +81,29 @@ def member_required(view: F) -> F:
         return view(*args, **kwargs)
 
     return wrapper  # type: ignore[return-value]
+
+
+def staff_required(view: F) -> F:
+    """Moderators and admins; members get 403, visitors 403 `not_logged_in`."""
+
+    @wraps(view)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        if not current_user.is_authenticated:
+            abort(403, description="not_logged_in")
+        if not current_user.is_staff:
+            abort(403, description="staff_only")
+        return view(*args, **kwargs)
+
+    return wrapper  # type: ignore[return-value]
+
+
+def admin_required(view: F) -> F:
+    @wraps(view)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        if not current_user.is_authenticated:
+            abort(403, description="not_logged_in")
+        if not current_user.is_admin:
+            abort(403, description="admin_only")
+        return view(*args, **kwargs)
+
+    return wrapper  # type: ignore[return-value]

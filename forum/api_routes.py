@@ -1,5 +1,7 @@
 """Importing this module attaches every API route to the API blueprint."""
 
+from forum import models  # noqa: F401  (every table, for migrations and create_all)
 from forum.api import post_routes, session_routes, topic_routes, user_routes
+from forum.moderation import routes as moderation_routes
 
-__all__ = ["post_routes", "session_routes", "topic_routes", "user_routes"]
+__all__ = ["moderation_routes", "post_routes", "session_routes", "topic_routes", "user_routes"]

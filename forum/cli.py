@@ -52,3 +52,19 @@ def category_create_command(name: str, description: str) -> None:
         raise click.ClickException("; ".join(exc.messages)) from None
     db.session.commit()
     click.echo(f"Created category {category.name!r} (id {category.id}, slug {category.slug}).")
+
+
+@forum_cli.command("purge")
+def purge_command() -> None:
+    """Erase post IPs and sign-in events past their retention (run it daily)."""
+    from flask import current_app
+
+    from forum.privacy.retention import purge
+    from forum.timeutil import utcnow
+
+    cfg = current_app.config
+    done = purge(utcnow(), cfg["POST_IP_RETENTION_DAYS"], cfg["SIGNIN_RETENTION_DAYS"])
+    click.echo(
+        f"Erased {done.post_ips} post IPs and {done.edit_ips} edit IPs; "
+        f"deleted {done.sign_ins} sign-in events."
+    )

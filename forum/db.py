@@ -8,11 +8,12 @@ from __future__ import annotations
 import ipaddress
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from typing import Any
 
 from flask import Flask, g, has_request_context, request
 from flask_sqlalchemy import SQLAlchemy
-from sqlalchemy import LargeBinary, MetaData, event
+from sqlalchemy import DateTime, LargeBinary, MetaData, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.types import TypeDecorator
@@ -57,6 +58,23 @@ class IPColumn(TypeDecorator[IPAddress]):
         if value is None:
             return None
         return ip_from_bytes(bytes(value))
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Timezone-aware UTC on every database (SQLite hands back naive values otherwise)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: Any, dialect: Any) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            value = value.replace(tzinfo=UTC)
+        return value
+
+    def process_result_value(self, value: Any, dialect: Any) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            value = value.replace(tzinfo=UTC)
+        return value
 
 
 def ip_to_bytes(value: str | IPAddress) -> bytes:
@@ -134,3 +152,11 @@ def init_db(app: Flask) -> None:
     db.init_app(app)
     with app.app_context():
         configure_engine(db.engine)
+
+
+def checkpoint() -> None:
+    """Fold the SQLite WAL back into the database file and truncate it, so erased values
+    (already overwritten in pages by `secure_delete`) do not linger in the log."""
+    if db.engine.dialect.name == "sqlite":
+        with db.engine.connect() as conn:
+            conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")

@@ -12,7 +12,7 @@ def utcnow() -> datetime:
 def iso(value: datetime | None) -> str | None:
     if value is None:
         return None
-    if value.tzinfo is None:  # SQLite hands back naive datetimes; they were written as UTC
+    if value.tzinfo is None:  # naive values are UTC throughout Parlor
         value = value.replace(tzinfo=UTC)
     return (
         value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"

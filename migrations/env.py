@@ -63,6 +63,16 @@ def run_migrations_offline():
         context.run_migrations()
 
 
+def render_item(type_, obj, autogen_context):
+    """Render Parlor's column types as their plain SQLAlchemy base, so migrations do not
+    import application code (which changes; migrations must not)."""
+    from sqlalchemy.types import TypeDecorator
+
+    if type_ == "type" and isinstance(obj, TypeDecorator):
+        return f"sa.{obj.impl!r}"
+    return False
+
+
 def run_migrations_online():
     """Run migrations in 'online' mode.
 
@@ -88,6 +98,7 @@ def run_migrations_online():
     connectable = get_engine()
 
     with connectable.connect() as connection:
+        conf_args.setdefault("render_item", render_item)
         context.configure(connection=connection, target_metadata=get_metadata(), **conf_args)
 
         with context.begin_transaction():

@@ -23,7 +23,10 @@ bp = Blueprint("api", __name__)
 MESSAGES = {
     "not_logged_in": "You are not logged in.",
     "no_client_ip": "Your IP address could not be determined, so nothing can be recorded.",
+    "staff_only": "You are not permitted to view the requested resource: staff only.",
+    "admin_only": "You are not permitted to view the requested resource: admins only.",
 }
+ERROR_KEYS = {"staff_only": "invalid_access", "admin_only": "invalid_access"}
 ERROR_TYPES = {
     400: "invalid_parameters",
     403: "invalid_access",
@@ -59,7 +62,7 @@ def http_error(exc: HTTPException) -> Any:
     status = exc.code or 500
     key = exc.description if exc.description in MESSAGES else None
     if key:
-        return json_error(status, [MESSAGES[key]], key)
+        return json_error(status, [MESSAGES[key]], ERROR_KEYS.get(key, key))
     message = exc.description if status < 500 else "Something went wrong."
     return json_error(status, [message or exc.name], ERROR_TYPES.get(status, "error"))
 

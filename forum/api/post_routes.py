@@ -13,9 +13,11 @@ from forum.api.params import int_param, params
 from forum.api.responses import json_response
 from forum.api.serializers import cards, post_json
 from forum.content import likes, posting
-from forum.content.errors import ContentError
+from forum.content.errors import ContentError, Forbidden
 from forum.content.models import Post, Topic
-from forum.db import db
+from forum.db import IPAddress, db
+from forum.moderation.screening import ensure_not_blocked
+from forum.moderation.suspend import suspension_message
 from forum.net import request_ip
 from forum.users.models import User
 
@@ -34,14 +36,29 @@ def show_post(post_id: int) -> Any:
     return json_response(post_payload(posting.get_post(post_id, viewer), viewer))
 
 
+def writer() -> User:
+    """The signed-in member, if they may write: not suspended (told why and until when)."""
+    user = current_member()
+    assert user is not None  # member_required has checked
+    if user.is_suspended:
+        raise Forbidden(suspension_message(user))
+    return user
+
+
+def writer_ip() -> IPAddress:
+    """The address a post or edit is recorded with, unless it is screened."""
+    ip = request_ip()
+    ensure_not_blocked(ip)
+    return ip
+
+
 @bp.post("/posts.json")
 @member_required
 def create_post() -> Any:
     """A new topic (title, raw, category) or a reply (topic_id, raw)."""
-    user = current_member()
-    assert user is not None
+    user = writer()
     data = params()
-    ip = request_ip()
+    ip = writer_ip()
     topic_id = int_param(data, "topic_id", required=False)
     if topic_id is not None:
         reply_to = int_param(data, "reply_to_post_number", required=False)
@@ -60,14 +77,13 @@ def create_post() -> Any:
 @bp.put("/posts/<int:post_id>.json")
 @member_required
 def update_post(post_id: int) -> Any:
-    user = current_member()
-    assert user is not None
+    user = writer()
     data = params()
     body = data.get("post")
     if not isinstance(body, dict):  # also accept a flat `raw`, as some clients send
         body = {"raw": data.get("raw"), "edit_reason": data.get("edit_reason")}
     post = posting.get_post(post_id, user)
-    post = posting.edit_post(user, post, body.get("raw"), request_ip(), body.get("edit_reason"))
+    post = posting.edit_post(user, post, body.get("raw"), writer_ip(), body.get("edit_reason"))
     db.session.commit()
     events.post_edited.send(current_app._get_current_object(), post=post)
     return json_response({"post": post_payload(post, user)})
@@ -76,16 +92,14 @@ def update_post(post_id: int) -> Any:
 @bp.delete("/posts/<int:post_id>.json")
 @member_required
 def destroy_post(post_id: int) -> Any:
-    user = current_member()
-    assert user is not None
+    user = writer()
     posting.delete_post(user, posting.get_post(post_id, user))
     db.session.commit()
     return json_response({"success": "OK"})
 
 
 def _like_params(post_id: int | None = None) -> tuple[User, Post]:
-    user = current_member()
-    assert user is not None
+    user = writer()
     data = params()
     if post_id is None:
         post_id = int_param(data, "id")

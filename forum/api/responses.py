@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import json
+from collections.abc import Iterable
 from typing import Any
 
 from flask import Response
@@ -20,3 +23,23 @@ def json_error(
     status: int, messages: list[str], error_type: str, headers: dict[str, str] | None = None
 ) -> Response:
     return json_response({"errors": messages, "error_type": error_type}, status, headers)
+
+
+def csv_response(filename: str, header: list[str], rows: Iterable[Iterable[Any]]) -> Response:
+    """A CSV download. Cells that a spreadsheet would run as a formula are defused."""
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(header)
+    for row in rows:
+        writer.writerow([_cell(value) for value in row])
+    resp = Response(out.getvalue(), content_type="text/csv; charset=utf-8")
+    resp.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return resp
+
+
+def _cell(value: Any) -> Any:
+    if value is None:
+        return ""
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + value
+    return value

@@ -17,6 +17,8 @@ from forum.content import permissions
 from forum.content.likes import LIKE
 from forum.content.models import Category, Post, Topic
 from forum.db import db
+from forum.moderation.hide import PLACEHOLDER as HIDDEN_PLACEHOLDER
+from forum.moderation.hide import can_see_hidden
 from forum.timeutil import iso
 from forum.users.avatars import avatar_template
 from forum.users.models import Avatar, User
@@ -74,13 +76,15 @@ def post_json(
 ) -> dict[str, Any]:
     yours = viewer is not None and viewer.id == post.user_id
     staff = author.role in ("moderator", "admin")
+    hidden = post.hidden_at is not None
+    readable = not hidden or can_see_hidden(viewer, post)
     data: dict[str, Any] = {
         "id": post.id,
         "name": author.name,
         "username": author.username,
         "avatar_template": author.avatar_template,
         "created_at": iso(post.created_at),
-        "cooked": post.cooked,
+        "cooked": post.cooked if readable else HIDDEN_PLACEHOLDER,
         "post_number": post.post_number,
         "post_type": 1,
         "posts_count": topic.posts_count,
@@ -124,7 +128,8 @@ def post_json(
         "admin": author.role == "admin",
         "staff": staff,
         "user_id": author.id,
-        "hidden": False,
+        "hidden": hidden,
+        "can_see_hidden_post": bool(viewer and viewer.is_staff),
         "trust_level": 1,
         "deleted_at": iso(post.deleted_at),
         "user_deleted": False,
@@ -136,7 +141,7 @@ def post_json(
         "reviewable_score_pending_count": 0,
         "post_url": f"{_topic_path(topic)}/{post.post_number}",
     }
-    if include_raw:
+    if include_raw and readable:
         data["raw"] = post.raw
     return data
 

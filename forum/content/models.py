@@ -6,7 +6,6 @@ from datetime import datetime
 
 from sqlalchemy import (
     Boolean,
-    DateTime,
     ForeignKey,
     Index,
     Integer,
@@ -16,12 +15,12 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, relationship
 
-from forum.db import IPAddress, IPColumn, db
+from forum.db import IPAddress, IPColumn, UTCDateTime, db
 from forum.privacy.registry import Privacy, column
 from forum.timeutil import utcnow
 from forum.users.models import User
 
-TZ = DateTime(timezone=True)
+TZ = UTCDateTime()
 
 
 class Category(db.Model):
@@ -74,48 +73,58 @@ class Topic(db.Model):
 
 class Post(db.Model):
     __tablename__ = "posts"
-    __table_args__ = (UniqueConstraint("topic_id", "post_number"),)
+    __table_args__ = (
+        UniqueConstraint("topic_id", "post_number"),
+        # The moderator's IP views: by address (or range) and by account, from the index.
+        Index("ix_posts_ip_user", "ip", "user_id", "created_at"),
+        Index("ix_posts_user_ip", "user_id", "ip", "created_at"),
+    )
 
     id: Mapped[int] = column(Privacy.INTERNAL, Integer, primary_key=True)
     topic_id: Mapped[int] = column(
         Privacy.INTERNAL, ForeignKey("topics.id", ondelete="CASCADE"), nullable=False
     )
-    user_id: Mapped[int] = column(
-        Privacy.INTERNAL, ForeignKey("users.id"), nullable=False, index=True
-    )
+    user_id: Mapped[int] = column(Privacy.INTERNAL, ForeignKey("users.id"), nullable=False)
     post_number: Mapped[int] = column(Privacy.PUBLIC, Integer, nullable=False)
     reply_to_post_number: Mapped[int | None] = column(Privacy.PUBLIC, Integer, nullable=True)
     raw: Mapped[str] = column(Privacy.PUBLIC, Text, nullable=False)
     cooked: Mapped[str] = column(Privacy.PUBLIC, Text, nullable=False)
     # The address the post came from (P6); NULL only once retention or erasure removed it.
-    ip: Mapped[IPAddress | None] = column(Privacy.PERSONAL, IPColumn, nullable=True, index=True)
+    ip: Mapped[IPAddress | None] = column(Privacy.PERSONAL, IPColumn, nullable=True)
     created_at: Mapped[datetime] = column(Privacy.PUBLIC, TZ, default=utcnow, index=True)
     updated_at: Mapped[datetime] = column(Privacy.PUBLIC, TZ, default=utcnow)
     version: Mapped[int] = column(Privacy.INTERNAL, Integer, nullable=False, default=1)
     like_count: Mapped[int] = column(Privacy.INTERNAL, Integer, nullable=False, default=0)
     deleted_at: Mapped[datetime | None] = column(Privacy.INTERNAL, TZ, nullable=True)
+    # Hidden by staff: members see a placeholder; staff and the author still see the text.
+    hidden_at: Mapped[datetime | None] = column(Privacy.INTERNAL, TZ, nullable=True)
+    hidden_by_id: Mapped[int | None] = column(
+        Privacy.INTERNAL, ForeignKey("users.id", ondelete="SET NULL"), nullable=True
+    )
 
     topic: Mapped[Topic] = relationship(lazy="raise")
-    user: Mapped[User] = relationship(lazy="raise")
+    user: Mapped[User] = relationship(foreign_keys=[user_id], lazy="raise")
 
 
 class PostEdit(db.Model):
     """One revision of a post: the text before and after, and where the edit came from."""
 
     __tablename__ = "post_edits"
+    __table_args__ = (
+        Index("ix_post_edits_ip_user", "ip", "user_id", "created_at"),
+        Index("ix_post_edits_user_ip", "user_id", "ip", "created_at"),
+    )
 
     id: Mapped[int] = column(Privacy.INTERNAL, Integer, primary_key=True)
     post_id: Mapped[int] = column(
         Privacy.INTERNAL, ForeignKey("posts.id", ondelete="CASCADE"), nullable=False, index=True
     )
-    user_id: Mapped[int] = column(
-        Privacy.INTERNAL, ForeignKey("users.id"), nullable=False, index=True
-    )
+    user_id: Mapped[int] = column(Privacy.INTERNAL, ForeignKey("users.id"), nullable=False)
     version: Mapped[int] = column(Privacy.INTERNAL, Integer, nullable=False)
     raw_before: Mapped[str] = column(Privacy.PUBLIC, Text, nullable=False)
     raw_after: Mapped[str] = column(Privacy.PUBLIC, Text, nullable=False)
     edit_reason: Mapped[str] = column(Privacy.PUBLIC, String(255), nullable=False, default="")
-    ip: Mapped[IPAddress | None] = column(Privacy.PERSONAL, IPColumn, nullable=True, index=True)
+    ip: Mapped[IPAddress | None] = column(Privacy.PERSONAL, IPColumn, nullable=True)
     created_at: Mapped[datetime] = column(Privacy.PUBLIC, TZ, default=utcnow)
 
 

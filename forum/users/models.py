@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Boolean, DateTime, ForeignKey, Integer, LargeBinary, String, Text
+from sqlalchemy import BigInteger, Boolean, ForeignKey, Integer, LargeBinary, String, Text
 from sqlalchemy.orm import Mapped
 
-from forum.db import IPAddress, IPColumn, db
+from forum.db import IPAddress, IPColumn, UTCDateTime, db
 from forum.privacy.registry import Privacy, column
 from forum.timeutil import utcnow
 
-TZ = DateTime(timezone=True)
+TZ = UTCDateTime()
 
 ROLES = ("member", "moderator", "admin")
 ANONYMOUS_USERNAME = "Anonymous"
@@ -32,6 +32,9 @@ class User(db.Model):
     created_at: Mapped[datetime] = column(Privacy.PERSONAL, TZ, default=utcnow)
     updated_at: Mapped[datetime] = column(Privacy.PERSONAL, TZ, default=utcnow, onupdate=utcnow)
     last_seen_at: Mapped[datetime | None] = column(Privacy.PERSONAL, TZ, nullable=True)
+    # Suspension (moderation): until when, and the reason the member is shown.
+    suspended_until: Mapped[datetime | None] = column(Privacy.PERSONAL, TZ, nullable=True)
+    suspended_reason: Mapped[str] = column(Privacy.PERSONAL, Text, nullable=False, default="")
     # Set once the member corrects their names in Parlor: sign-in stops overwriting them.
     names_locked: Mapped[bool] = column(Privacy.INTERNAL, Boolean, nullable=False, default=False)
     # Bumped to end every session at once: it is part of the id Flask-Login keeps.
@@ -56,6 +59,13 @@ class User(db.Model):
     @property
     def name(self) -> str:
         return " ".join(part for part in (self.first_name, self.last_name) if part)
+
+    def suspended_at(self, now: datetime) -> bool:
+        return self.suspended_until is not None and self.suspended_until > now
+
+    @property
+    def is_suspended(self) -> bool:
+        return self.suspended_at(utcnow())
 
     @property
     def is_staff(self) -> bool:

@@ -16,7 +16,8 @@ def find_user(username: str) -> User | None:
     return db.session.scalar(select(User).where(User.username_lower == username.lower()))
 
 
-def grant_role(username: str, role: str) -> User:
+def grant_role(username: str, role: str, actor: User | None = None) -> User:
+    """Give `username` a role; `actor` None is the operator at the command line."""
     if role not in ROLES:
         raise RoleError(f"role must be one of {', '.join(ROLES)}")
     user = find_user(username)
@@ -24,5 +25,17 @@ def grant_role(username: str, role: str) -> User:
         raise RoleError(f"no member named {username!r}")
     if user.username == ANONYMOUS_USERNAME and user.github_id is None:
         raise RoleError("the Anonymous user cannot be given a role")
-    user.role = role
+    if user.role != role:
+        from forum.moderation import audit
+
+        audit.record(
+            actor,
+            "grant_role",
+            subject_user_id=user.id,
+            subject_type="user",
+            subject_id=user.id,
+            role=role,
+            previous=user.role,
+        )
+        user.role = role
     return user

@@ -11,6 +11,7 @@ from auth.sessions import csrf_token, current_member
 from forum.api.serializers import cards
 from forum.content.models import Category, Post, Topic
 from forum.db import db
+from forum.moderation.hide import PLACEHOLDER, can_see_hidden
 
 # Its own static path: a blueprint without a URL prefix would be shadowed by the app's /static.
 bp = Blueprint(
@@ -55,7 +56,14 @@ def topic(slug: str, topic_id: int) -> str:
         )
     )
     people = cards({p.user_id for p in posts})
-    return render_template("parlor/topic.html", topic=topic, posts=posts, people=people)
+    viewer = current_member()
+    shown = {
+        p.id: p.cooked if p.hidden_at is None or can_see_hidden(viewer, p) else PLACEHOLDER
+        for p in posts
+    }
+    return render_template(
+        "parlor/topic.html", topic=topic, posts=posts, people=people, shown=shown
+    )
 
 
 @bp.get("/srv/status")

@@ -1,0 +1,1 @@
+"""Moderation: IP audit, acting on posts, topics and accounts, screened IPs, the audit log."""
