@@ -8,10 +8,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, func, literal, select, union_all
+from sqlalchemy import Integer, Select, bindparam, func, literal, select, union_all
 
 from forum.content.models import Post, PostEdit, Topic
-from forum.db import IPAddress, db
+from forum.db import IPAddress, IPColumn, db
 from forum.net import Network
 from forum.users.models import SignInEvent, User
 
@@ -53,12 +53,7 @@ def post_ips(post: Post) -> dict[str, Any]:
 def user_ips(user: User) -> tuple[list[tuple[IPUse, int]], list[IPUse]]:
     """The account's posting addresses with how many other accounts used each, and its
     sign-in addresses."""
-    act = _activity(Post.user_id == user.id, PostEdit.user_id == user.id)
-    rows = db.session.execute(
-        select(act.c.ip, func.count(), func.min(act.c.created_at), func.max(act.c.created_at))
-        .group_by(act.c.ip)
-        .order_by(func.max(act.c.created_at).desc())
-    ).all()
+    rows = db.session.execute(_IPS_OF_USER, {"uid": user.id}).all()
     uses = [IPUse(r[0], r[1], r[2], r[3]) for r in rows]
     others = _other_accounts_per_ip(user.id, [u.ip for u in uses])
     sign_ins = db.session.execute(
@@ -94,27 +89,43 @@ def _chunks(items: list[Any], size: int) -> list[list[Any]]:
     return [items[i : i + size] for i in range(0, len(items), size)]
 
 
-def _in_range(col: Any, network: Network) -> Any:
-    return col.between(network.network_address, network.broadcast_address)
+# Built once: constructing these unions costs more Python time than running them.
+_LO = bindparam("lo", type_=IPColumn())
+_HI = bindparam("hi", type_=IPColumn())
+_UID = bindparam("uid", type_=Integer())
+_IN_RANGE = _activity(Post.ip.between(_LO, _HI), PostEdit.ip.between(_LO, _HI))
+_ACCOUNTS_IN_RANGE = (
+    select(
+        User.username,
+        func.count(),
+        func.min(_IN_RANGE.c.created_at),
+        func.max(_IN_RANGE.c.created_at),
+    )
+    .join(User, User.id == _IN_RANGE.c.user_id)
+    .group_by(User.id, User.username)
+    .order_by(func.count().desc(), User.username)
+)
+_OF_USER = _activity(Post.user_id == _UID, PostEdit.user_id == _UID)
+_IPS_OF_USER = (
+    select(
+        _OF_USER.c.ip,
+        func.count(),
+        func.min(_OF_USER.c.created_at),
+        func.max(_OF_USER.c.created_at),
+    )
+    .group_by(_OF_USER.c.ip)
+    .order_by(func.max(_OF_USER.c.created_at).desc())
+)
+
+
+def _range(network: Network) -> dict[str, Any]:
+    return {"lo": network.network_address, "hi": network.broadcast_address}
 
 
 def lookup_accounts(network: Network) -> list[tuple[str, int, datetime, datetime]]:
     """The accounts that posted or edited from this address or range."""
-    act = _activity(_in_range(Post.ip, network), _in_range(PostEdit.ip, network))
-    return [
-        tuple(r)  # type: ignore[misc]
-        for r in db.session.execute(
-            select(
-                User.username,
-                func.count(),
-                func.min(act.c.created_at),
-                func.max(act.c.created_at),
-            )
-            .join(User, User.id == act.c.user_id)
-            .group_by(User.id, User.username)
-            .order_by(func.count().desc(), User.username)
-        )
-    ]
+    rows = db.session.execute(_ACCOUNTS_IN_RANGE, _range(network))
+    return [(r[0], r[1], r[2], r[3]) for r in rows]
 
 
 def lookup_posts(network: Network, page: int) -> tuple[list[Any], bool]:
@@ -132,7 +143,7 @@ def lookup_posts(network: Network, page: int) -> tuple[list[Any], bool]:
         )
         .join(Topic, Topic.id == Post.topic_id)
         .join(User, User.id == Post.user_id)
-        .where(_in_range(Post.ip, network))
+        .where(Post.ip.between(network.network_address, network.broadcast_address))
         .order_by(Post.created_at.desc(), Post.id.desc())
         .offset(page * PAGE_SIZE)
         .limit(PAGE_SIZE + 1)
