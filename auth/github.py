@@ -57,6 +57,15 @@ class GitHubError(Exception):
         self.retry_after = retry_after
 
 
+# GitHub's token errors: the member's to retry (400, 403) or the operator's to fix (502).
+TOKEN_ERROR_STATUS = {
+    "bad_verification_code": 400,
+    "unverified_user_email": 403,
+    "incorrect_client_credentials": 502,
+    "redirect_uri_mismatch": 502,
+}
+
+
 @dataclass(frozen=True)
 class AuthorizationRequest:
     url: str
@@ -104,7 +113,8 @@ def exchange_code(
             **extra,
         )
     except (OAuthError, OAuth2Error) as exc:
-        raise GitHubError(getattr(exc, "error", None) or "token_error", str(exc), 400) from exc
+        kind = getattr(exc, "error", None) or "token_error"
+        raise GitHubError(kind, str(exc), TOKEN_ERROR_STATUS.get(kind, 502)) from exc
     except requests.Timeout as exc:
         raise GitHubError("timeout", "the token request", 504) from exc
     except requests.RequestException as exc:

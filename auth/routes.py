@@ -97,6 +97,8 @@ def callback() -> Any:
     except UnverifiedEmail:
         return failure("unverified_email", 403)
     except GitHubError as exc:
+        if exc.kind == "unverified_user_email":  # GitHub's own refusal, same advice
+            return failure("unverified_email", 403)
         current_app.logger.warning("GitHub sign-in failed: %s", exc.kind)
         return failure(exc.kind, exc.status, retry_after=exc.retry_after)
     del token  # used for the two calls above and never kept (P3)
@@ -147,6 +149,22 @@ FAILURES: dict[str, tuple[str, str]] = {
         "Your primary e-mail address on GitHub is not verified.",
         "Parlor only accepts a verified address. Verify it at GitHub (Settings > Emails), "
         "then sign in again. Nothing was stored.",
+    ),
+    "bad_verification_code": (
+        "GitHub did not accept the sign-in code: it expired or was already used.",
+        "Nothing was stored. Start the sign-in again.",
+    ),
+    "incorrect_client_credentials": (
+        "This forum's GitHub settings are wrong (GitHub rejected its client credentials).",
+        "Nothing was stored. Please tell the forum's operators; signing in again will not help.",
+    ),
+    "redirect_uri_mismatch": (
+        "This forum's GitHub settings are wrong (the callback URL does not match).",
+        "Nothing was stored. Please tell the forum's operators; signing in again will not help.",
+    ),
+    "bad_response": (
+        "GitHub sent an answer Parlor could not read.",
+        "Nothing was stored. Please try again in a few minutes.",
     ),
     "missing_scope": (
         "GitHub did not let Parlor read your e-mail address.",

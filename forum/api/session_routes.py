@@ -33,6 +33,8 @@ def csrf() -> Any:
 def sign_out() -> Any:
     if current_member() is None:
         abort(404, description="not_logged_in")
-    logout_user()
+    # Cleared first: logout_user() leaves a note in the session to delete the remember-me
+    # cookie, and clearing after it would drop the note and keep the member signed in.
     session.clear()
+    logout_user()
     return json_response({"success": "OK"})
