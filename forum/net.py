@@ -75,7 +75,9 @@ def client_ip(environ: Mapping[str, Any], trusted: TrustedProxies) -> IPAddress 
     for hop in reversed(hops):
         ip = parse_ip(hop)
         if ip is None:
-            return peer  # a malformed hop: stop at what we know
+            # Garbage where a trusted proxy should have written an address: the client's
+            # address is unknown, and recording the proxy's instead would be wrong data.
+            return None
         if not trusted.trusts(ip):
             return ip
     # Every hop is a trusted proxy: the left-most is as close to the client as we can get.

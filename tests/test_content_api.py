@@ -631,9 +631,17 @@ def test_bad_edit_as_invalid_json(app, alice, thread):
         ({"id": None}, 422),
         ({"id": 10**20}, 422),
     ],
-    ids=["type-3", "type-1", "type-letters", "type-missing", "missing-post", "id-letters",
-         "id-missing", "id-huge"],
-)  # fmt: skip
+    ids=[
+        "type-3",
+        "type-1",
+        "type-letters",
+        "type-missing",
+        "missing-post",
+        "id-letters",
+        "id-missing",
+        "id-huge",
+    ],
+)
 def test_bad_like_is_refused_and_writes_nothing(app, bob, thread, payload, status):
     before = snapshot(app)
     body = {"id": thread["first"], "post_action_type_id": 2, **payload}
@@ -910,8 +918,13 @@ def test_no_response_contains_an_ip_or_an_email(app, users, member, category_id)
     first = new_topic(alice, category_id, ip=ALICE_IP)
     topic_id = first["topic_id"]
     second = new_reply(bob, topic_id, ip=BOB_IP)
-    ok(alice.put(f"/posts/{first['id']}.json", json={"raw": "Edited from yet another place."},
-                 **at(EDIT_IP)))  # fmt: skip
+    ok(
+        alice.put(
+            f"/posts/{first['id']}.json",
+            json={"raw": "Edited from yet another place."},
+            **at(EDIT_IP),
+        )
+    )
     ok(bob.post("/post_actions.json", json={"id": first["id"], "post_action_type_id": 2}))
     ok(mia.post("/posts.json", json={"topic_id": topic_id, "raw": REPLY}, **at("192.0.2.200")))
     for viewer in (anonymous, alice, bob, mia):
@@ -960,8 +973,12 @@ def measure(count_queries, client, url):
     return queries.count
 
 
-@pytest.mark.parametrize("viewer_client", [None, "alice", "mia"], indirect=True,
-                         ids=["signed-out", "member", "moderator"])  # fmt: skip
+@pytest.mark.parametrize(
+    "viewer_client",
+    [None, "alice", "mia"],
+    indirect=True,
+    ids=["signed-out", "member", "moderator"],
+)
 def test_topic_runs_a_constant_number_of_queries(
     app, users, category_id, count_queries, viewer_client
 ):
@@ -984,8 +1001,9 @@ def test_topic_runs_a_constant_number_of_queries(
     assert small_count > 0
 
 
-@pytest.mark.parametrize("viewer_client", [None, "alice"], indirect=True,
-                         ids=["signed-out", "member"])  # fmt: skip
+@pytest.mark.parametrize(
+    "viewer_client", [None, "alice"], indirect=True, ids=["signed-out", "member"]
+)
 @pytest.mark.parametrize("path", ["/latest.json", "/c/{category}.json"])
 def test_topic_lists_run_a_constant_number_of_queries(
     app, users, category_id, count_queries, viewer_client, path
@@ -1018,3 +1036,91 @@ def test_topic_returns_20_posts_and_the_whole_stream(app, client, users, categor
     assert topic["posts_count"] == 45
     assert topic["reply_count"] == 44
     assert topic["chunk_size"] == 20
+
+
+def test_topic_posts_by_id_as_clients_page_through_the_stream(app, users, category_id, member):
+    alice = member(users["alice"])
+    first = alice.post(
+        "/posts.json",
+        json={
+            "title": "A topic with a long stream",
+            "raw": "The first post of many here.",
+            "category": category_id,
+        },
+    ).get_json()
+    topic_id = first["topic_id"]
+    for n in range(24):
+        r = alice.post("/posts.json", json={"topic_id": topic_id, "raw": f"Reply number {n} here."})
+        assert r.status_code == 200
+    stream = alice.get(f"/t/{topic_id}.json").get_json()["post_stream"]["stream"]
+    assert len(stream) == 25
+    rest = stream[20:]
+    query = "&".join(f"post_ids[]={i}" for i in rest)
+    r = alice.get(f"/t/{topic_id}/posts.json?{query}")
+    assert r.status_code == 200
+    assert [p["id"] for p in r.get_json()["post_stream"]["posts"]] == rest
+    assert r.get_json()["id"] == topic_id
+    # Ids of another topic's posts are not served through this one.
+    other = alice.post(
+        "/posts.json",
+        json={
+            "title": "Some other topic entirely",
+            "raw": "Another first post, long.",
+            "category": category_id,
+        },
+    ).get_json()
+    r = alice.get(f"/t/{topic_id}/posts.json?post_ids[]={other['id']}")
+    assert r.get_json()["post_stream"]["posts"] == []
+    assert alice.get(f"/t/{topic_id}/posts.json").status_code == 422
+    assert alice.get(f"/t/{topic_id}/posts.json?post_ids[]=abc").status_code == 422
+    many = "&".join(f"post_ids[]={i}" for i in range(1, 102))
+    assert alice.get(f"/t/{topic_id}/posts.json?{many}").status_code == 422
+    assert alice.get("/t/999999/posts.json?post_ids[]=1").status_code == 404
+
+
+def test_deleting_keeps_counters_true(app, users, category_id, member):
+    alice, bob = member(users["alice"]), member(users["bob"])
+    first = alice.post(
+        "/posts.json",
+        json={
+            "title": "Counting likes and posts",
+            "raw": "The first post, long enough.",
+            "category": category_id,
+        },
+    ).get_json()
+    reply = alice.post(
+        "/posts.json", json={"topic_id": first["topic_id"], "raw": "A reply that bob likes."}
+    ).get_json()
+    bob.post("/post_actions.json", json={"id": reply["id"], "post_action_type_id": 2})
+    assert bob.get(f"/t/{first['topic_id']}.json").get_json()["like_count"] == 1
+    assert alice.delete(f"/posts/{reply['id']}.json").status_code == 200
+    topic = bob.get(f"/t/{first['topic_id']}.json").get_json()
+    assert topic["like_count"] == 0 and topic["posts_count"] == 1
+    assert alice.delete(f"/posts/{first['id']}.json").status_code == 200
+    category = bob.get("/categories.json").get_json()["category_list"]["categories"][0]
+    assert (category["topic_count"], category["post_count"]) == (0, 0)
+
+
+def test_the_topic_page_is_paged(app, users, category_id, member):
+    alice = member(users["alice"])
+    first = alice.post(
+        "/posts.json",
+        json={
+            "title": "A long topic to page through",
+            "raw": "Post number 0 of the topic.",
+            "category": category_id,
+        },
+    ).get_json()
+    for n in range(1, 25):
+        alice.post(
+            "/posts.json",
+            json={"topic_id": first["topic_id"], "raw": f"Post number {n} of the topic."},
+        )
+    url = f"/t/{first['topic_slug']}/{first['topic_id']}"
+    page1 = alice.get(url).text
+    assert "Post number 19 of" in page1 and "Post number 20 of" not in page1
+    assert 'rel="next"' in page1 and 'rel="prev"' not in page1
+    page2 = alice.get(url + "?page=2").text
+    assert "Post number 20 of" in page2 and "Post number 24 of" in page2
+    assert 'rel="prev"' in page2 and 'rel="next"' not in page2
+    assert alice.get(url + "?page=abc").status_code == 200

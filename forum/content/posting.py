@@ -172,7 +172,9 @@ def delete_post(actor: User, post: Post) -> None:
     if post.post_number == 1:
         topic.deleted_at = now
         category.topic_count = max(category.topic_count - 1, 0)
+        category.post_count = max(category.post_count - topic.posts_count, 0)
     else:
         topic.posts_count = max(topic.posts_count - 1, 0)
+        topic.like_count = max(topic.like_count - post.like_count, 0)
         category.post_count = max(category.post_count - 1, 0)
     db.session.flush()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, abort, render_template
+from flask import Blueprint, abort, render_template, request
 from sqlalchemy import select
 
 from auth.sessions import csrf_token, current_member
@@ -14,6 +14,8 @@ from forum.db import db
 from forum.moderation.hide import PLACEHOLDER, can_see_hidden
 
 # Its own static path: a blueprint without a URL prefix would be shadowed by the app's /static.
+POSTS_PER_PAGE = 20
+
 bp = Blueprint(
     "web",
     __name__,
@@ -48,13 +50,20 @@ def topic(slug: str, topic_id: int) -> str:
     topic = db.session.get(Topic, topic_id)
     if topic is None or topic.deleted_at is not None:
         abort(404)
+    raw_page = request.args.get("page", "1")
+    page = int(raw_page) if raw_page.isascii() and raw_page.isdigit() else 1
+    page = min(max(page, 1), 100_000)
     posts = list(
         db.session.scalars(
             select(Post)
             .where(Post.topic_id == topic.id, Post.deleted_at.is_(None))
             .order_by(Post.post_number)
+            .offset((page - 1) * POSTS_PER_PAGE)
+            .limit(POSTS_PER_PAGE + 1)
         )
     )
+    more = len(posts) > POSTS_PER_PAGE
+    posts = posts[:POSTS_PER_PAGE]
     people = cards({p.user_id for p in posts})
     viewer = current_member()
     shown = {
@@ -62,7 +71,13 @@ def topic(slug: str, topic_id: int) -> str:
         for p in posts
     }
     return render_template(
-        "parlor/topic.html", topic=topic, posts=posts, people=people, shown=shown
+        "parlor/topic.html",
+        topic=topic,
+        posts=posts,
+        people=people,
+        shown=shown,
+        page=page,
+        more=more,
     )
 
 
