@@ -15,7 +15,8 @@ from typing import Any
 from dotenv import load_dotenv
 
 ENVIRONMENTS = ("development", "production", "testing")
-INSTANCE_DIR = Path(__file__).resolve().parent / "instance"
+PROJECT_DIR = Path(__file__).resolve().parent
+INSTANCE_DIR = PROJECT_DIR / "instance"
 # The settings the emulator-driven development set-up uses (`make run`); never in production.
 DEV_INSECURE_SECRET = "parlor-development-only-not-secret"  # noqa: S105
 
@@ -91,8 +92,12 @@ def settings(
         "EXPORT_INTERVAL_MINUTES": _int(environ, "EXPORT_INTERVAL_MINUTES", 10),
         "BACKUP_DIR": environ.get("BACKUP_DIR") or str(INSTANCE_DIR / "backups"),
         "BACKUP_RETENTION_DAYS": _int(environ, "BACKUP_RETENTION_DAYS", 14),
-        "PRIVACY_POLICY_FILE": environ.get("PRIVACY_POLICY_FILE", ""),
+        "PRIVACY_POLICY_FILE": environ.get("PRIVACY_POLICY_FILE")
+        or str(PROJECT_DIR / "privacy-policy.md"),
         "THIRD_PARTIES_FILE": environ.get("THIRD_PARTIES_FILE", ""),
+        # Outside the database on purpose: a restore must not roll it back (P12).
+        "ERASURE_LEDGER": environ.get("ERASURE_LEDGER")
+        or str(INSTANCE_DIR / "erasure-ledger.jsonl"),
         # Cookies: HttpOnly and SameSite=Lax always, Secure wherever real users are.
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",

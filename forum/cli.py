@@ -68,3 +68,39 @@ def purge_command() -> None:
         f"Erased {done.post_ips} post IPs and {done.edit_ips} edit IPs; "
         f"deleted {done.sign_ins} sign-in events."
     )
+
+
+@forum_cli.command("export")
+@click.argument("username")
+@click.option(
+    "-o",
+    "--output",
+    "output",
+    required=True,
+    type=click.Path(dir_okay=False),
+    help="Where to write the ZIP.",
+)
+def export_command(username: str, output: str) -> None:
+    """Write USERNAME's data export to a ZIP (for requests that arrive by e-mail)."""
+    from flask import current_app
+
+    from forum.privacy.export import export_files, stream_zip
+    from forum.users.roles import find_user
+
+    user = find_user(username)
+    if user is None or user.github_id is None:
+        raise click.ClickException(f"no member named {username!r}")
+    site = current_app.config.get("PUBLIC_URL") or "this forum"
+    with open(output, "wb") as f:
+        for chunk in stream_zip(export_files(user, site, current_app.config["THIRD_PARTIES_FILE"])):
+            f.write(chunk)
+    click.echo(f"Wrote {user.username}'s data to {output}.")
+
+
+@forum_cli.command("newsletter-recipients")
+def newsletter_recipients_command() -> None:
+    """Print each opted-in address and its unsubscribe URL, tab-separated."""
+    from forum.privacy.newsletter import recipients
+
+    for address, url in recipients():
+        click.echo(f"{address}\t{url}")

@@ -67,9 +67,12 @@ class UTCDateTime(TypeDecorator[datetime]):
     cache_ok = True
 
     def process_bind_param(self, value: Any, dialect: Any) -> datetime | None:
-        if value is not None and value.tzinfo is None:
-            value = value.replace(tzinfo=UTC)
-        return value
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        # SQLite keeps the wall-clock time and drops the offset: store UTC's wall clock.
+        return value.astimezone(UTC)
 
     def process_result_value(self, value: Any, dialect: Any) -> datetime | None:
         if value is not None and value.tzinfo is None:
@@ -158,5 +161,7 @@ def checkpoint() -> None:
     """Fold the SQLite WAL back into the database file and truncate it, so erased values
     (already overwritten in pages by `secure_delete`) do not linger in the log."""
     if db.engine.dialect.name == "sqlite":
+        # On the driver connection (autocommit): through SQLAlchemy the pragma would run
+        # inside the BEGIN our "begin" hook issues, and SQLite refuses a checkpoint there.
         with db.engine.connect() as conn:
-            conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+            conn.connection.driver_connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")

@@ -33,7 +33,12 @@ def db_url(tmp_path_factory: pytest.TempPathFactory) -> str:
 
 
 @pytest.fixture(scope="session")
-def make_app(db_url: str) -> Callable[..., Flask]:
+def ledger_file(tmp_path_factory: pytest.TempPathFactory) -> str:
+    return str(tmp_path_factory.mktemp("ledger") / "erasure-ledger.jsonl")
+
+
+@pytest.fixture(scope="session")
+def make_app(db_url: str, ledger_file: str) -> Callable[..., Flask]:
     """Build a Parlor app on the test database; keyword arguments override settings."""
 
     def factory(**overrides: Any) -> Flask:
@@ -49,6 +54,7 @@ def make_app(db_url: str) -> Callable[..., Flask]:
             "PUBLIC_URL": "",
             "RATELIMIT_ENABLED": False,
             "SERVER_NAME": None,
+            "ERASURE_LEDGER": ledger_file,
         }
         settings.update(overrides)
         return create_app(settings)

@@ -867,16 +867,17 @@ def test_harmless_markdown_survives_sanitising(alice, category_id):
 class Recording:
     """Wraps a client and keeps every response it gets."""
 
-    def __init__(self, client, seen):
+    def __init__(self, client, seen, username=None):
         self.client = client
         self.seen = seen
+        self.username = username
 
     def __getattr__(self, method):
         send = getattr(self.client, method)
 
         def call(*args, **kwargs):
             response = send(*args, **kwargs)
-            self.seen.append((method, args[0], response))
+            self.seen.append((method, args[0], response, self.username))
             return response
 
         return call
@@ -911,9 +912,9 @@ def ip_spellings(ips):
 def test_no_response_contains_an_ip_or_an_email(app, users, member, category_id):
     seen = []
     anonymous = Recording(app.test_client(), seen)
-    alice = Recording(member(users["alice"]), seen)
-    bob = Recording(member(users["bob"]), seen)
-    mia = Recording(member(users["mia"]), seen)
+    alice = Recording(member(users["alice"]), seen, "alice")
+    bob = Recording(member(users["bob"]), seen, "bob")
+    mia = Recording(member(users["mia"]), seen, "mia")
 
     first = new_topic(alice, category_id, ip=ALICE_IP)
     topic_id = first["topic_id"]
@@ -943,19 +944,28 @@ def test_no_response_contains_an_ip_or_an_email(app, users, member, category_id)
             viewer.get(url)
 
     with app.app_context():
-        emails = list(db.session.scalars(select(User.email)))
+        emails = dict(db.session.execute(select(User.username, User.email)).all())
     assert len(emails) == 4
     ips = [ALICE_IP, BOB_IP, EDIT_IP, "192.0.2.200"]
     assert len(seen) > 40
-    for method, url, response in seen:
+    own_profiles = 0
+    for method, url, response, viewer in seen:
         assert response.status_code in (200, 404), (method, url, response.status_code)
         assert response.content_type == JSON_TYPE
         text = response.get_data(as_text=True)
-        for secret in [*ip_spellings(ips), *emails]:
+        # A member's own profile shows them their own e-mail (P9), and nobody else's.
+        own = viewer is not None and url == f"/u/{viewer}.json"
+        own_profiles += own
+        others = [e for name, e in emails.items() if not (own and name == viewer)]
+        for secret in [*ip_spellings(ips), *others]:
             assert secret not in text, (method, url, secret)
+        if own:
+            assert response.get_json()["user"]["email"] == emails[viewer]
+            continue
         for item in walk(response.get_json()):
             assert item.lower() not in FORBIDDEN_KEYS, (method, url, item)
             assert not EMAIL.search(item), (method, url, item)
+    assert own_profiles == 3
 
 
 # --- a fixed number of queries, whatever the size (and the first page of posts) -------------

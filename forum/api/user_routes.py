@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import abort
+from flask import abort, url_for
 from sqlalchemy import func, select
 
 from auth.sessions import current_member
@@ -15,32 +15,31 @@ from forum.content.models import Post, Topic
 from forum.db import db
 from forum.timeutil import iso
 from forum.users.models import Avatar, User
+from forum.users.roles import find_user
 
 
 @bp.get("/u/<username>.json")
 @bp.get("/users/<username>.json")
 def show_user(username: str) -> Any:
-    row = db.session.execute(
-        select(User, Avatar.version)
-        .outerjoin(Avatar, Avatar.user_id == User.id)
-        .where(User.username_lower == username.lower())
-    ).first()
-    if row is None:
+    user = find_user(username)
+    if user is None:
         abort(404)
-    user, version = row
-    viewer = current_member()
+    return json_response({"user_badges": [], "user": user_payload(user, current_member())})
+
+
+def user_payload(user: User, viewer: User | None) -> dict[str, Any]:
+    """A member's card and counts; to the member themselves, everything Parlor holds (P9)."""
+    avatar = db.session.get(Avatar, user.id)
     is_self = viewer is not None and viewer.id == user.id
-    post_count = db.session.scalar(
-        select(func.count(Post.id)).where(Post.user_id == user.id, Post.deleted_at.is_(None))
-    )
+    mine = (Post.user_id == user.id) & Post.deleted_at.is_(None)
+    post_count, last_posted_at = db.session.execute(
+        select(func.count(Post.id), func.max(Post.created_at)).where(mine)
+    ).one()
     topic_count = db.session.scalar(
         select(func.count(Topic.id)).where(Topic.user_id == user.id, Topic.deleted_at.is_(None))
     )
-    last_posted_at = db.session.scalar(
-        select(func.max(Post.created_at)).where(Post.user_id == user.id, Post.deleted_at.is_(None))
-    )
-    data = {
-        **card(user, version).basic(),
+    data: dict[str, Any] = {
+        **card(user, avatar.version if avatar else None).basic(),
         "last_posted_at": iso(last_posted_at),
         # When someone was last around is theirs to know, not everyone's.
         "last_seen_at": iso(user.last_seen_at) if is_self else None,
@@ -60,4 +59,20 @@ def show_user(username: str) -> Any:
         "uploaded_avatar_id": None,
         "profile_view_count": 0,
     }
-    return json_response({"user_badges": [], "user": data})
+    if is_self:
+        data.update(
+            {
+                "email": user.email,
+                "first_name": user.first_name,
+                "last_name": user.last_name,
+                "github_id": user.github_id,
+                "role": user.role,
+                "newsletter": user.newsletter,
+                "newsletter_consent_at": iso(user.newsletter_consent_at),
+                "names_from_github": not user.names_locked,
+                "suspended_till": iso(user.suspended_until),
+                "suspend_reason": user.suspended_reason or None,
+                "export_url": url_for("api.export_zip", username=user.username_lower),
+            }
+        )
+    return data

@@ -40,7 +40,10 @@ class Category(db.Model):
 
 class Topic(db.Model):
     __tablename__ = "topics"
-    __table_args__ = (Index("ix_topics_category_bumped", "category_id", "bumped_at"),)
+    __table_args__ = (
+        Index("ix_topics_category_bumped", "category_id", "bumped_at"),
+        {"info": {"owner": "user_id"}},
+    )
 
     id: Mapped[int] = column(Privacy.INTERNAL, Integer, primary_key=True)
     title: Mapped[str] = column(Privacy.PUBLIC, String(255), nullable=False)
@@ -78,6 +81,7 @@ class Post(db.Model):
         # The moderator's IP views: by address (or range) and by account, from the index.
         Index("ix_posts_ip_user", "ip", "user_id", "created_at"),
         Index("ix_posts_user_ip", "user_id", "ip", "created_at"),
+        {"info": {"owner": "user_id"}},
     )
 
     id: Mapped[int] = column(Privacy.INTERNAL, Integer, primary_key=True)
@@ -113,6 +117,7 @@ class PostEdit(db.Model):
     __table_args__ = (
         Index("ix_post_edits_ip_user", "ip", "user_id", "created_at"),
         Index("ix_post_edits_user_ip", "user_id", "ip", "created_at"),
+        {"info": {"owner": "user_id"}},
     )
 
     id: Mapped[int] = column(Privacy.INTERNAL, Integer, primary_key=True)
@@ -130,7 +135,7 @@ class PostEdit(db.Model):
 
 class Like(db.Model):
     __tablename__ = "likes"
-    __table_args__ = (UniqueConstraint("post_id", "user_id"),)
+    __table_args__ = (UniqueConstraint("post_id", "user_id"), {"info": {"owner": "user_id"}})
 
     id: Mapped[int] = column(Privacy.INTERNAL, Integer, primary_key=True)
     post_id: Mapped[int] = column(

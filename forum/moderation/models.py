@@ -25,6 +25,8 @@ class AuditEntry(db.Model):
         Index("ix_audit_log_actor", "actor_id", "created_at"),
         Index("ix_audit_log_subject", "subject_user_id", "created_at"),
         Index("ix_audit_log_action", "action", "created_at"),
+        # A member's export holds the entries of what they did (with their own IP).
+        {"info": {"owner": "actor_id"}},
     )
 
     id: Mapped[int] = column(Privacy.INTERNAL, Integer, primary_key=True)

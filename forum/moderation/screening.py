@@ -15,6 +15,7 @@ from forum.timeutil import utcnow
 from forum.users.models import User
 
 REASON_MAX = 500
+_MAPPED = ipaddress.IPv6Network("::ffff:0:0/96")
 
 
 def parse_network(text: object, min_v4: int = 0, min_v6: int = 0) -> Network:
@@ -32,6 +33,13 @@ def parse_network(text: object, min_v4: int = 0, min_v6: int = 0) -> Network:
     if network.prefixlen < limit:
         raise ContentError(
             f"/{network.prefixlen} is too wide: IPv{network.version} ranges go down to /{limit}"
+        )
+    # IPv4 is stored inside ::ffff:0:0/96: an IPv6 range around that block (::/80, say)
+    # holds every IPv4 address, an IPv4 /0.
+    if min_v4 > 0 and isinstance(network, ipaddress.IPv6Network) and network.supernet_of(_MAPPED):
+        raise ContentError(
+            f"/{network.prefixlen} is too wide: {network} holds every IPv4 address "
+            f"(::ffff:0:0/96), and IPv4 ranges go down to /{min_v4}"
         )
     return network
 

@@ -45,3 +45,9 @@ def columns_of(table: Table, *classes: Privacy) -> list[Column[Any]]:
 def undeclared(tables: list[Table]) -> list[str]:
     """Columns that lack a privacy class, as `table.column`."""
     return [f"{t.name}.{c.name}" for t in tables for c in t.columns if privacy_of(c) is None]
+
+
+def owner_column(table: Table) -> str | None:
+    """The column naming the member a row belongs to (`info={"owner": ...}` on the table);
+    the export and erasure find a member's rows through it."""
+    return table.info.get("owner")

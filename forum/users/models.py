@@ -19,6 +19,7 @@ ANONYMOUS_USERNAME = "Anonymous"
 
 class User(db.Model):
     __tablename__ = "users"
+    __table_args__ = {"info": {"owner": "id"}}
 
     id: Mapped[int] = column(Privacy.INTERNAL, Integer, primary_key=True)
     # GitHub's numeric id is the account key: logins change, ids never do. None: Anonymous.
@@ -35,6 +36,11 @@ class User(db.Model):
     # Suspension (moderation): until when, and the reason the member is shown.
     suspended_until: Mapped[datetime | None] = column(Privacy.PERSONAL, TZ, nullable=True)
     suspended_reason: Mapped[str] = column(Privacy.PERSONAL, Text, nullable=False, default="")
+    # The newsletter (P13): off until the member opts in; when they did is recorded.
+    newsletter: Mapped[bool] = column(Privacy.PERSONAL, Boolean, nullable=False, default=False)
+    newsletter_consent_at: Mapped[datetime | None] = column(Privacy.PERSONAL, TZ, nullable=True)
+    # When the member last downloaded their data (one export per EXPORT_INTERVAL_MINUTES).
+    last_export_at: Mapped[datetime | None] = column(Privacy.INTERNAL, TZ, nullable=True)
     # Set once the member corrects their names in Parlor: sign-in stops overwriting them.
     names_locked: Mapped[bool] = column(Privacy.INTERNAL, Boolean, nullable=False, default=False)
     # Bumped to end every session at once: it is part of the id Flask-Login keeps.
@@ -80,6 +86,7 @@ class Avatar(db.Model):
     """The member's picture, downloaded from GitHub at sign-in and served by Parlor."""
 
     __tablename__ = "avatars"
+    __table_args__ = {"info": {"owner": "user_id"}}
 
     user_id: Mapped[int] = column(
         Privacy.INTERNAL, ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
@@ -93,6 +100,7 @@ class Avatar(db.Model):
 
 class SignInEvent(db.Model):
     __tablename__ = "sign_in_events"
+    __table_args__ = {"info": {"owner": "user_id"}}
 
     id: Mapped[int] = column(Privacy.INTERNAL, Integer, primary_key=True)
     user_id: Mapped[int] = column(

@@ -1,0 +1,215 @@
+"""Download my data (P10, P16): one ZIP with every personal datum Parlor holds about the
+member, streamed, with memory that stays flat however long their history.
+
+What goes in is derived from the privacy registry: every table that names an owner column
+contributes the member's rows, with every column that is not secret. A new personal column
+or table appears in the export without a change here. Known tables get friendlier files
+(profile.json, posts.csv and .json, ...); any other owned table gets `<table>.csv`.
+"""
+
+from __future__ import annotations
+
+import base64
+import csv
+import io
+import json
+import zipfile
+from collections.abc import Iterable, Iterator
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Column, Table, select
+
+from forum.content.models import Post, PostEdit, Topic
+from forum.db import db
+from forum.privacy.registry import Privacy, owner_column, privacy_of
+from forum.timeutil import iso, utcnow
+from forum.users.models import User
+
+BATCH = 500
+# Tables with a file of their own below; every other owned table is exported generically.
+NAMED = {"users", "avatars", "posts", "post_edits", "likes", "sign_in_events"}
+
+README = """\
+Your data from {site}, exported {when} for {username}.
+
+profile.json       your account: every personal field Parlor keeps about you, your GitHub
+                   id, role, timestamps and newsletter consent
+posts.csv / .json  every post you wrote: topic, post number, your Markdown (raw) and the
+                   HTML shown (cooked), when it was written and edited, and the IP address
+                   it came from
+edits.csv / .json  every edit you made, with the text before and after and its IP address
+likes.csv          the posts you liked, and when
+sign_ins.csv       each sign-in: time, IP address and browser (user agent)
+avatar.png         your picture, as Parlor stores and serves it (absent if you have none)
+third_parties.json the categories of personal data shared with third parties, and with
+                   whom
+<table>.csv        any other record Parlor keeps about you, one file per kind
+
+Times are UTC (ISO 8601). Secrets (session keys, API key hashes) are never exported.
+"""
+
+
+def exported_columns(table: Table) -> list[Column[Any]]:
+    return [c for c in table.columns if privacy_of(c) not in (Privacy.SECRET, None)]
+
+
+def _value(value: Any) -> Any:
+    """A value as JSON or CSV holds it."""
+    if value is None or isinstance(value, bool | int | float | str):
+        return value
+    if isinstance(value, datetime):
+        return iso(value)
+    if isinstance(value, bytes | memoryview):
+        return base64.b64encode(bytes(value)).decode()
+    if isinstance(value, dict | list):
+        return value
+    return str(value)  # IP addresses
+
+
+def owned_rows(table: Table, user_id: int) -> Iterator[dict[str, Any]]:
+    """The member's rows of `table`, streamed in batches."""
+    owner = owner_column(table)
+    assert owner is not None
+    cols = exported_columns(table)
+    query = select(*cols).where(table.c[owner] == user_id).order_by(*table.primary_key.columns)
+    result = db.session.execute(query.execution_options(yield_per=BATCH))
+    for row in result:
+        yield {c.name: _value(v) for c, v in zip(cols, row, strict=True)}
+
+
+def owned_tables() -> list[Table]:
+    return [t for t in db.metadata.sorted_tables if owner_column(t) is not None]
+
+
+def _posts(user_id: int) -> Iterator[dict[str, Any]]:
+    cols = exported_columns(Post.__table__)  # type: ignore[arg-type]
+    query = (
+        select(Topic.title, *cols)
+        .join(Topic, Topic.id == Post.topic_id)
+        .where(Post.user_id == user_id)
+        .order_by(Post.id)
+    )
+    for row in db.session.execute(query.execution_options(yield_per=BATCH)):
+        record = {c.name: _value(v) for c, v in zip(cols, row[1:], strict=True)}
+        yield {"topic_title": row[0], **record}
+
+
+def _edits(user_id: int) -> Iterator[dict[str, Any]]:
+    cols = exported_columns(PostEdit.__table__)  # type: ignore[arg-type]
+    query = (
+        select(Post.topic_id, Post.post_number, *cols)
+        .join(Post, Post.id == PostEdit.post_id)
+        .where(PostEdit.user_id == user_id)
+        .order_by(PostEdit.id)
+    )
+    for row in db.session.execute(query.execution_options(yield_per=BATCH)):
+        record = {c.name: _value(v) for c, v in zip(cols, row[2:], strict=True)}
+        yield {"topic_id": row[0], "post_number": row[1], **record}
+
+
+def csv_lines(rows: Iterable[dict[str, Any]]) -> Iterator[bytes]:
+    """CSV, a batch of rows at a time; the header comes from the first row."""
+    buffer = io.StringIO()
+    writer: csv.DictWriter[str] | None = None
+    for n, row in enumerate(rows, 1):
+        if writer is None:
+            writer = csv.DictWriter(buffer, fieldnames=list(row))
+            writer.writeheader()
+        writer.writerow(
+            {k: json.dumps(v) if isinstance(v, dict | list) else v for k, v in row.items()}
+        )
+        if n % BATCH == 0:
+            yield buffer.getvalue().encode()
+            buffer.seek(0)
+            buffer.truncate()
+    if writer is None:
+        buffer.write("(none)\n")
+    yield buffer.getvalue().encode()
+
+
+def json_lines(rows: Iterable[dict[str, Any]]) -> Iterator[bytes]:
+    """A JSON array, written a row at a time."""
+    yield b"["
+    for n, row in enumerate(rows):
+        yield (b",\n" if n else b"\n") + json.dumps(row, ensure_ascii=False).encode()
+    yield b"\n]\n"
+
+
+def third_parties(path: str) -> dict[str, Any]:
+    """The notice of what is shared with whom (P16), from THIRD_PARTIES_FILE."""
+    if path:
+        with Path(path).open(encoding="utf-8") as f:
+            data = json.load(f)
+    else:
+        data = {"shared": []}
+    data.setdefault("shared", [])
+    data["notice"] = (
+        "Categories of personal information shared with third parties, and with whom. "
+        + ("Nothing is shared." if not data["shared"] else "")
+    ).strip()
+    return data
+
+
+def export_files(user: User, site: str, third_parties_file: str) -> Iterator[tuple[str, Any]]:
+    """(file name, bytes or an iterator of byte chunks) for every file of the export."""
+    profile = next(owned_rows(User.__table__, user.id))  # type: ignore[arg-type]
+    yield "README.txt", README.format(site=site, when=iso(utcnow()), username=user.username)
+    yield "profile.json", json.dumps(profile, ensure_ascii=False, indent=2) + "\n"
+    yield "posts.csv", csv_lines(_posts(user.id))
+    yield "posts.json", json_lines(_posts(user.id))
+    yield "edits.csv", csv_lines(_edits(user.id))
+    yield "edits.json", json_lines(_edits(user.id))
+    tables = {t.name: t for t in owned_tables()}
+    yield "likes.csv", csv_lines(owned_rows(tables["likes"], user.id))
+    yield "sign_ins.csv", csv_lines(owned_rows(tables["sign_in_events"], user.id))
+    for avatar in owned_rows(tables["avatars"], user.id):
+        yield "avatar.png", base64.b64decode(avatar["data"])
+        meta = {k: v for k, v in avatar.items() if k != "data"}
+        yield "avatar.json", json.dumps(meta, indent=2) + "\n"
+    for name, table in tables.items():
+        if name not in NAMED:
+            yield f"{name}.csv", csv_lines(owned_rows(table, user.id))
+    yield "third_parties.json", json.dumps(third_parties(third_parties_file), indent=2) + "\n"
+
+
+class _Sink(io.RawIOBase):
+    """A write-only stream that hands what was written to the response as it comes."""
+
+    def __init__(self) -> None:
+        self._chunks: list[bytes] = []
+        self._written = 0
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data: Any) -> int:
+        chunk = bytes(data)
+        self._chunks.append(chunk)
+        self._written += len(chunk)
+        return len(chunk)
+
+    def tell(self) -> int:
+        return self._written
+
+    def drain(self) -> bytes:
+        data = b"".join(self._chunks)
+        self._chunks.clear()
+        return data
+
+
+def stream_zip(files: Iterable[tuple[str, Any]]) -> Iterator[bytes]:
+    """A ZIP, produced as it is read: no file is held whole in memory."""
+    sink = _Sink()
+    with zipfile.ZipFile(sink, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        for name, content in files:
+            with archive.open(name, "w", force_zip64=True) as entry:
+                chunks = [content] if isinstance(content, str | bytes) else content
+                for chunk in chunks:
+                    entry.write(chunk.encode() if isinstance(chunk, str) else chunk)
+                    if out := sink.drain():
+                        yield out
+            if out := sink.drain():
+                yield out
+    yield sink.drain()  # the central directory
