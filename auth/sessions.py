@@ -1,6 +1,6 @@
 """Sessions (Flask-Login over Flask's signed cookie) and the CSRF token Discourse clients use.
 
-The id Flask-Login keeps is "user id:session epoch": bumping the epoch ends every session of
+The id Flask-Login keeps is "user id:session token": a new token ends every session of
 that member at once (sign out everywhere), and nothing in the cookie is a GitHub secret.
 """
 
@@ -28,11 +28,13 @@ login_manager.session_protection = "basic"
 
 @login_manager.user_loader
 def load_user(session_id: str) -> User | None:
-    user_id, _, epoch = session_id.partition(":")
-    if not (user_id.isdigit() and epoch.isdigit()):
+    user_id, _, token = session_id.partition(":")
+    if not (user_id.isascii() and user_id.isdigit() and token) or len(user_id) > 10:
         return None
     user = db.session.get(User, int(user_id))
-    if user is None or user.session_epoch != int(epoch) or not user.is_active:
+    if user is None or not user.is_active:
+        return None
+    if not hmac.compare_digest(user.session_token.encode(), token.encode()):
         return None
     return user
 

@@ -61,7 +61,7 @@ def build(url: str, posts: int, seed: int = 7) -> Any:
         users = [
             {"id": i, "github_id": i, "username": f"user{i}", "username_lower": f"user{i}",
              "first_name": "", "last_name": "", "email": None, "role": "member",
-             "names_locked": False, "session_epoch": 0, "suspended_reason": ""}
+             "names_locked": False, "session_token": f"t{i}", "suspended_reason": ""}
             for i in range(1, ACCOUNTS + 1)
         ]  # fmt: skip
         for start in range(0, len(users), BATCH):

@@ -104,3 +104,26 @@ def newsletter_recipients_command() -> None:
 
     for address, url in recipients():
         click.echo(f"{address}\t{url}")
+
+
+@forum_cli.command("erase")
+@click.argument("username")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+def erase_command(username: str, yes: bool) -> None:
+    """Erase USERNAME: posts stay as Anonymous, everything personal is deleted."""
+    from forum.content.errors import ContentError
+    from forum.privacy.erasure import erase, finish_erasure
+    from forum.users.roles import find_user
+
+    user = find_user(username)
+    if user is None or user.github_id is None:
+        raise click.ClickException(f"no member named {username!r}")
+    if not yes:
+        click.confirm(f"Erase {user.username} for good?", abort=True)
+    try:
+        erase(user)
+    except ContentError as exc:
+        raise click.ClickException("; ".join(exc.messages)) from None
+    db.session.commit()
+    finish_erasure()
+    click.echo(f"Erased {username}; their posts now show as Anonymous.")

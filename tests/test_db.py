@@ -35,7 +35,7 @@ def test_registry_classifies_what_the_policy_names(app):
     assert privacy_of(db.metadata.tables["posts"].c.ip) is Privacy.PERSONAL
     assert privacy_of(db.metadata.tables["post_edits"].c.ip) is Privacy.PERSONAL
     assert privacy_of(db.metadata.tables["sign_in_events"].c.ip) is Privacy.PERSONAL
-    assert privacy_of(users.c.session_epoch) is Privacy.SECRET
+    assert privacy_of(users.c.session_token) is Privacy.SECRET
 
 
 def test_sqlite_connections_are_set_up(app, ctx):

@@ -42,7 +42,7 @@ class Topic(db.Model):
     __tablename__ = "topics"
     __table_args__ = (
         Index("ix_topics_category_bumped", "category_id", "bumped_at"),
-        {"info": {"owner": "user_id"}},
+        {"info": {"owner": "user_id", "on_erase": "reassign"}},
     )
 
     id: Mapped[int] = column(Privacy.INTERNAL, Integer, primary_key=True)
@@ -81,7 +81,7 @@ class Post(db.Model):
         # The moderator's IP views: by address (or range) and by account, from the index.
         Index("ix_posts_ip_user", "ip", "user_id", "created_at"),
         Index("ix_posts_user_ip", "user_id", "ip", "created_at"),
-        {"info": {"owner": "user_id"}},
+        {"info": {"owner": "user_id", "on_erase": "reassign"}},
     )
 
     id: Mapped[int] = column(Privacy.INTERNAL, Integer, primary_key=True)
@@ -117,7 +117,7 @@ class PostEdit(db.Model):
     __table_args__ = (
         Index("ix_post_edits_ip_user", "ip", "user_id", "created_at"),
         Index("ix_post_edits_user_ip", "user_id", "ip", "created_at"),
-        {"info": {"owner": "user_id"}},
+        {"info": {"owner": "user_id", "on_erase": "reassign"}},
     )
 
     id: Mapped[int] = column(Privacy.INTERNAL, Integer, primary_key=True)

@@ -26,7 +26,7 @@ class AuditEntry(db.Model):
         Index("ix_audit_log_subject", "subject_user_id", "created_at"),
         Index("ix_audit_log_action", "action", "created_at"),
         # A member's export holds the entries of what they did (with their own IP).
-        {"info": {"owner": "actor_id"}},
+        {"info": {"owner": "actor_id", "on_erase": "detach"}},
     )
 
     id: Mapped[int] = column(Privacy.INTERNAL, Integer, primary_key=True)

@@ -3,6 +3,7 @@ pace of data exports."""
 
 from __future__ import annotations
 
+import secrets
 from datetime import datetime, timedelta
 
 from forum.content.errors import ContentError
@@ -71,8 +72,8 @@ def update_profile(user: User, changes: dict[str, object]) -> list[str]:
 
 
 def sign_out_everywhere(user: User) -> None:
-    """Every session and "remember me" cookie carries the epoch; a new one ends them all."""
-    user.session_epoch += 1
+    """Every session and "remember me" cookie carries the token; a new one ends them all."""
+    user.session_token = secrets.token_urlsafe(24)
 
 
 def check_export_pace(user: User, interval_minutes: int, now: datetime | None = None) -> None:

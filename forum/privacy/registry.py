@@ -51,3 +51,13 @@ def owner_column(table: Table) -> str | None:
     """The column naming the member a row belongs to (`info={"owner": ...}` on the table);
     the export and erasure find a member's rows through it."""
     return table.info.get("owner")
+
+
+def on_erase(table: Table) -> str:
+    """What erasure does with a member's rows of `table` (`info={"on_erase": ...}`):
+
+    - "delete" (the default): the rows go;
+    - "reassign": the content stays, attributed to Anonymous, its personal columns nulled;
+    - "detach": the row stays without its owner and without its personal columns.
+    """
+    return table.info.get("on_erase", "delete")

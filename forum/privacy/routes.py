@@ -5,7 +5,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Response, current_app, render_template, request, stream_with_context
+from flask import (
+    Response,
+    current_app,
+    render_template,
+    request,
+    session,
+    stream_with_context,
+)
 from flask_login import logout_user
 
 from auth.sessions import current_member, member_required
@@ -13,10 +20,11 @@ from forum.api.blueprint import bp
 from forum.api.params import params
 from forum.api.responses import json_error, json_response
 from forum.api.user_routes import user_payload
-from forum.content.errors import Forbidden, NotFound
+from forum.content.errors import ContentError, Forbidden, NotFound
 from forum.db import db
 from forum.moderation import audit
 from forum.privacy.account import TooSoon, check_export_pace, sign_out_everywhere, update_profile
+from forum.privacy.erasure import erase, finish_erasure
 from forum.privacy.export import export_files, stream_zip
 from forum.privacy.policy import load_policy
 from forum.users.models import User
@@ -86,6 +94,27 @@ def update_user(username: str) -> Any:
     update_profile(member, changes)
     db.session.commit()
     return json_response({"success": "OK", "user": user_payload(member, viewer)})
+
+
+@bp.delete("/u/<username>.json")
+@bp.delete("/users/<username>.json")
+@member_required
+def erase_user(username: str) -> Any:
+    """Erase my account (P11): `confirm` must repeat the username."""
+    viewer, member = _self_or_admin(username)
+    if member.id != viewer.id:
+        raise Forbidden("Only the member can erase their own account here.")
+    confirm = params().get("confirm")
+    if not isinstance(confirm, str) or confirm.strip().lower() != member.username_lower:
+        raise ContentError(
+            f"To erase this account, send confirm={member.username} (your username)."
+        )
+    erase(member)
+    db.session.commit()
+    finish_erasure()
+    logout_user()
+    session.clear()
+    return json_response({"success": "OK"})
 
 
 @bp.post("/u/<username>/sign-out-everywhere.json")

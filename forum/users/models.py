@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from datetime import datetime
 
 from sqlalchemy import BigInteger, Boolean, ForeignKey, Integer, LargeBinary, String, Text
@@ -43,8 +44,12 @@ class User(db.Model):
     last_export_at: Mapped[datetime | None] = column(Privacy.INTERNAL, TZ, nullable=True)
     # Set once the member corrects their names in Parlor: sign-in stops overwriting them.
     names_locked: Mapped[bool] = column(Privacy.INTERNAL, Boolean, nullable=False, default=False)
-    # Bumped to end every session at once: it is part of the id Flask-Login keeps.
-    session_epoch: Mapped[int] = column(Privacy.SECRET, Integer, nullable=False, default=0)
+    # Part of the id Flask-Login keeps in the cookie; a new one ends every session at once.
+    # Random rather than a counter, so a cookie can never fit a later account given the
+    # same numeric id.
+    session_token: Mapped[str] = column(
+        Privacy.SECRET, String(43), nullable=False, default=lambda: secrets.token_urlsafe(24)
+    )
 
     # Flask-Login's interface, written out rather than mixed in.
     @property
@@ -60,7 +65,7 @@ class User(db.Model):
         return False
 
     def get_id(self) -> str:
-        return f"{self.id}:{self.session_epoch}"
+        return f"{self.id}:{self.session_token}"
 
     @property
     def name(self) -> str:

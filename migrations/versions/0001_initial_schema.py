@@ -46,7 +46,7 @@ def upgrade():
     sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('last_seen_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('names_locked', sa.Boolean(), nullable=False),
-    sa.Column('session_epoch', sa.Integer(), nullable=False),
+    sa.Column('session_token', sa.String(length=43), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_users')),
     sa.UniqueConstraint('github_id', name=op.f('uq_users_github_id')),
     sa.UniqueConstraint('username_lower', name=op.f('uq_users_username_lower'))
