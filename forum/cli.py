@@ -56,17 +56,19 @@ def category_create_command(name: str, description: str) -> None:
 
 @forum_cli.command("purge")
 def purge_command() -> None:
-    """Erase post IPs and sign-in events past their retention (run it daily)."""
+    """Erase post IPs, sign-in events and backups past their retention (run it daily)."""
     from flask import current_app
 
+    from forum.privacy.backups import purge_backups
     from forum.privacy.retention import purge
     from forum.timeutil import utcnow
 
     cfg = current_app.config
     done = purge(utcnow(), cfg["POST_IP_RETENTION_DAYS"], cfg["SIGNIN_RETENTION_DAYS"])
+    backups = purge_backups(cfg["BACKUP_DIR"], cfg["BACKUP_RETENTION_DAYS"])
     click.echo(
         f"Erased {done.post_ips} post IPs and {done.edit_ips} edit IPs; "
-        f"deleted {done.sign_ins} sign-in events."
+        f"deleted {done.sign_ins} sign-in events and {backups} old backups."
     )
 
 
@@ -127,3 +129,29 @@ def erase_command(username: str, yes: bool) -> None:
     db.session.commit()
     finish_erasure()
     click.echo(f"Erased {username}; their posts now show as Anonymous.")
+
+
+@forum_cli.command("backup")
+def backup_command() -> None:
+    """Take a consistent online snapshot of the database into BACKUP_DIR."""
+    from flask import current_app
+
+    from forum.privacy.backups import backup
+
+    backup(current_app.config["BACKUP_DIR"], progress=click.echo)
+
+
+@forum_cli.command("restore")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+def restore_command(file: str, yes: bool) -> None:
+    """Replace the database with FILE (stop the app first), then re-apply every erasure
+    and removed field recorded since the backup was taken."""
+    from forum.privacy.backups import restore
+
+    if not yes:
+        click.confirm("This replaces the whole database. Is the app stopped?", abort=True)
+    try:
+        restore(file, progress=click.echo)
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from None

@@ -20,7 +20,9 @@ ANONYMOUS_USERNAME = "Anonymous"
 
 class User(db.Model):
     __tablename__ = "users"
-    __table_args__ = {"info": {"owner": "id"}}
+    # AUTOINCREMENT: SQLite would otherwise hand an erased member's id to the next account,
+    # and the erasure ledger and old cookies name accounts by id.
+    __table_args__ = {"info": {"owner": "id"}, "sqlite_autoincrement": True}
 
     id: Mapped[int] = column(Privacy.INTERNAL, Integer, primary_key=True)
     # GitHub's numeric id is the account key: logins change, ids never do. None: Anonymous.

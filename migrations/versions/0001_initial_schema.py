@@ -49,7 +49,8 @@ def upgrade():
     sa.Column('session_token', sa.String(length=43), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_users')),
     sa.UniqueConstraint('github_id', name=op.f('uq_users_github_id')),
-    sa.UniqueConstraint('username_lower', name=op.f('uq_users_username_lower'))
+    sa.UniqueConstraint('username_lower', name=op.f('uq_users_username_lower')),
+    sqlite_autoincrement=True,
     )
     op.create_table('avatars',
     sa.Column('user_id', sa.Integer(), nullable=False),
