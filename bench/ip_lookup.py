@@ -15,95 +15,33 @@ from __future__ import annotations
 import argparse
 import ipaddress
 import os
-import random
 import statistics
 import sys
 import tempfile
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("PARLOR_ENV", "testing")
 
-from sqlalchemy import create_engine, insert, select, text
+import dataset
+from sqlalchemy import create_engine, select, text
 
-from forum import create_app
-from forum.content.models import Category, Post, Topic
+from forum.content.models import Post
 from forum.db import db
 from forum.moderation import ip_reports
 from forum.moderation.screening import parse_network
 from forum.users.models import User
 
-ACCOUNTS = 50_000
 HEAVY_POSTS = 100_000
-HEAVY_IPS = 200
-BATCH = 20_000
 RUNS = 25
 
 
-def random_ip(rng: random.Random) -> Any:
-    if rng.random() < 0.7:
-        return ipaddress.IPv4Address(rng.getrandbits(32))
-    return ipaddress.IPv6Address((0x2001_0DB8 << 96) | rng.getrandbits(96))
-
-
-def build(url: str, posts: int, seed: int = 7) -> Any:
-    app = create_app({"SQLALCHEMY_DATABASE_URI": url, "RATELIMIT_ENABLED": False})
-    rng = random.Random(seed)
+def build(url: str, posts: int) -> tuple[Any, Any]:
+    app = dataset.build(url, posts, heavy_posts=min(HEAVY_POSTS, posts // 10))
     with app.app_context():
-        db.drop_all()
-        db.create_all()
-        conn = db.session.connection()
-        conn.execute(insert(Category), [{"name": "Bench", "slug": "bench", "description": ""}])
-        users = [
-            {"id": i, "github_id": i, "username": f"user{i}", "username_lower": f"user{i}",
-             "first_name": "", "last_name": "", "email": None, "role": "member",
-             "names_locked": False, "session_token": f"t{i}", "suspended_reason": ""}
-            for i in range(1, ACCOUNTS + 1)
-        ]  # fmt: skip
-        for start in range(0, len(users), BATCH):
-            conn.execute(insert(User), users[start : start + BATCH])
-        topics = max(posts // 100, 1)
-        now = datetime(2026, 1, 1, tzinfo=UTC)
-        conn.execute(
-            insert(Topic),
-            [{"id": t, "title": f"Topic {t}", "slug": f"topic-{t}", "category_id": 1,
-              "user_id": 1, "last_post_user_id": 1, "created_at": now, "bumped_at": now,
-              "last_posted_at": now, "posts_count": 0, "highest_post_number": 0,
-              "like_count": 0, "views": 0, "closed": False} for t in range(1, topics + 1)],
-        )  # fmt: skip
-        # The heavy account (user 1): up to 100,000 posts from 200 addresses; the rest of
-        # the posts spread over everyone else from random addresses.
-        heavy = min(HEAVY_POSTS, posts // 10)
-        heavy_ips = [random_ip(rng) for _ in range(HEAVY_IPS)]
-        rows: list[dict[str, Any]] = []
-        numbers: dict[int, int] = {}
-        for n in range(posts):
-            topic = n % topics + 1
-            numbers[topic] = numbers.get(topic, 0) + 1
-            user = 1 if n < heavy else rng.randint(2, ACCOUNTS)
-            ip = heavy_ips[n % HEAVY_IPS] if n < heavy else random_ip(rng)
-            rows.append(
-                {"topic_id": topic, "user_id": user, "post_number": numbers[topic],
-                 "raw": "x", "cooked": "<p>x</p>", "ip": ip,
-                 "created_at": now + timedelta(seconds=n), "updated_at": now,
-                 "version": 1, "like_count": 0}
-            )  # fmt: skip
-            if len(rows) == BATCH:
-                conn.execute(insert(Post), rows)
-                rows.clear()
-        if rows:
-            conn.execute(insert(Post), rows)
-        db.session.commit()
-        if db.engine.dialect.name == "postgresql":
-            with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as c:
-                c.execute(text("VACUUM ANALYZE"))
-        else:
-            with db.engine.connect() as c:
-                c.exec_driver_sql("ANALYZE")
         sample = db.session.scalar(select(Post.ip).where(Post.user_id != 1).limit(1))
     return app, sample
 

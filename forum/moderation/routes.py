@@ -369,8 +369,8 @@ def remove_screened(entry_id: int | None = None) -> Any:
 @admin_required
 def audit_log(fmt: str) -> Any:
     _fmt(fmt)
-    page = int_param(dict(request.args), "page", required=False) or 0
-    entries, more = audit_page(request.args, max(page, 0))
+    page = max(int_param(dict(request.args), "page", required=False) or 0, 0)
+    entries, more = audit_page(request.args, page)
     data = {"entries": entries, "page": page, "more": more}
     return _report(
         fmt,

@@ -119,6 +119,11 @@ def erase(user: User, *, record: bool = True) -> None:
         .where(AuditEntry.subject_user_id == member)
         .values(subject_user_id=None, details={})
     )
+    db.session.execute(
+        update(AuditEntry)
+        .where(AuditEntry.subject_type == "user", AuditEntry.subject_id == member)
+        .values(subject_id=None)
+    )
     for col in _user_references(owners | {("audit_log", "subject_user_id")}):
         if col.table is users_table:
             continue

@@ -28,6 +28,9 @@ from forum.timeutil import iso, utcnow
 from forum.users.models import User
 
 BATCH = 500
+# CSV text is handed on once this much has gathered: a batch of long posts (up to 32,000
+# characters each, and their HTML) would otherwise sit in memory several times over.
+CSV_CHUNK = 64 * 1024
 # Tables with a file of their own below; every other owned table is exported generically.
 NAMED = {"users", "avatars", "posts", "post_edits", "likes", "sign_in_events"}
 
@@ -110,17 +113,17 @@ def _edits(user_id: int) -> Iterator[dict[str, Any]]:
 
 
 def csv_lines(rows: Iterable[dict[str, Any]]) -> Iterator[bytes]:
-    """CSV, a batch of rows at a time; the header comes from the first row."""
+    """CSV, some 64 KiB at a time; the header comes from the first row."""
     buffer = io.StringIO()
     writer: csv.DictWriter[str] | None = None
-    for n, row in enumerate(rows, 1):
+    for row in rows:
         if writer is None:
             writer = csv.DictWriter(buffer, fieldnames=list(row))
             writer.writeheader()
         writer.writerow(
             {k: json.dumps(v) if isinstance(v, dict | list) else v for k, v in row.items()}
         )
-        if n % BATCH == 0:
+        if buffer.tell() >= CSV_CHUNK:
             yield buffer.getvalue().encode()
             buffer.seek(0)
             buffer.truncate()

@@ -1,0 +1,109 @@
+"""The benchmark dataset: a forum of N posts over 50,000 accounts with random IPv4 and
+IPv6 addresses, written with bulk inserts. Account 1 is the "heavy" member, with up to
+`heavy_posts` posts from 200 addresses; the rest spread over everyone else."""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import random
+import sys
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+os.environ.setdefault("PARLOR_ENV", "testing")
+
+from flask import Flask
+from sqlalchemy import insert, text
+
+from forum import create_app
+from forum.content.models import Category, Post, Topic
+from forum.db import checkpoint, db
+from forum.users.models import User
+
+ACCOUNTS = 50_000
+HEAVY_IPS = 200
+BATCH = 20_000
+EPOCH = datetime(2026, 1, 1, tzinfo=UTC)
+
+
+def random_ip(rng: random.Random) -> Any:
+    if rng.random() < 0.7:
+        return ipaddress.IPv4Address(rng.getrandbits(32))
+    return ipaddress.IPv6Address((0x2001_0DB8 << 96) | rng.getrandbits(96))
+
+
+def bench_app(url: str, **overrides: Any) -> Flask:
+    return create_app({"SQLALCHEMY_DATABASE_URI": url, "RATELIMIT_ENABLED": False, **overrides})
+
+
+def build(url: str, posts: int, heavy_posts: int, accounts: int = ACCOUNTS,
+          seed: int = 7, **overrides: Any) -> Flask:  # fmt: skip
+    """A fresh database at `url` holding the dataset; returns an app bound to it."""
+    app = bench_app(url, **overrides)
+    rng = random.Random(seed)
+    with app.app_context():
+        db.drop_all()
+        db.create_all()
+        conn = db.session.connection()
+        conn.execute(insert(Category), [{"name": "Bench", "slug": "bench", "description": ""}])
+        users = [
+            {"id": i, "github_id": i, "username": f"user{i}", "username_lower": f"user{i}",
+             "first_name": "First", "last_name": "Last", "email": f"user{i}@example.com",
+             "role": "admin" if i == accounts else "member", "names_locked": False,
+             "session_token": f"t{i}", "suspended_reason": "", "newsletter": False}
+            for i in range(1, accounts + 1)
+        ]  # fmt: skip
+        for start in range(0, len(users), BATCH):
+            conn.execute(insert(User), users[start : start + BATCH])
+        topics = max(posts // 100, 1)
+        conn.execute(
+            insert(Topic),
+            [{"id": t, "title": f"Topic number {t}", "slug": f"topic-{t}", "category_id": 1,
+              "user_id": accounts, "last_post_user_id": accounts, "created_at": EPOCH,
+              "bumped_at": EPOCH, "last_posted_at": EPOCH, "posts_count": 0,
+              "highest_post_number": 0, "like_count": 0, "views": 0, "closed": False}
+             for t in range(1, topics + 1)],
+        )  # fmt: skip
+        heavy = min(heavy_posts, posts)
+        heavy_ips = [random_ip(rng) for _ in range(HEAVY_IPS)]
+        rows: list[dict[str, Any]] = []
+        numbers: dict[int, int] = {}
+        for n in range(posts):
+            topic = n % topics + 1
+            numbers[topic] = numbers.get(topic, 0) + 1
+            user = 1 if n < heavy else rng.randint(2, accounts)
+            ip = heavy_ips[n % HEAVY_IPS] if n < heavy else random_ip(rng)
+            raw = f"Post {n} of the benchmark forum, with a few words of text in it."
+            rows.append(
+                {"topic_id": topic, "user_id": user, "post_number": numbers[topic],
+                 "raw": raw, "cooked": f"<p>{raw}</p>", "ip": ip,
+                 "created_at": EPOCH + timedelta(seconds=n), "updated_at": EPOCH,
+                 "version": 1, "like_count": 0}
+            )  # fmt: skip
+            if len(rows) == BATCH:
+                conn.execute(insert(Post), rows)
+                rows.clear()
+        if rows:
+            conn.execute(insert(Post), rows)
+        for topic, count in numbers.items():
+            conn.execute(
+                Topic.__table__.update()
+                .where(Topic.id == topic)
+                .values(posts_count=count, highest_post_number=count)
+            )
+        db.session.commit()
+        analyze()
+    return app
+
+
+def analyze() -> None:
+    if db.engine.dialect.name == "postgresql":
+        with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as c:
+            c.execute(text("VACUUM ANALYZE"))
+    else:
+        with db.engine.connect() as c:
+            c.exec_driver_sql("ANALYZE")
+        checkpoint()  # a WAL full of the bulk load would slow every read after it
