@@ -14,6 +14,6 @@ def iso(value: datetime | None) -> str | None:
         return None
     if value.tzinfo is None:  # naive values are UTC throughout Parlor
         value = value.replace(tzinfo=UTC)
-    return (
-        value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"
-    )
+    elif value.utcoffset():
+        value = value.astimezone(UTC)
+    return value.isoformat(timespec="milliseconds").replace("+00:00", "Z")

@@ -13,16 +13,16 @@ import base64
 import csv
 import io
 import json
+import tempfile
 import zipfile
-from collections.abc import Iterable, Iterator
-from datetime import datetime
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Column, Table, select
+from sqlalchemy import Column, LargeBinary, Table, select
 
 from forum.content.models import Post, PostEdit, Topic
-from forum.db import db
+from forum.db import IPColumn, UTCDateTime, db
 from forum.privacy.registry import Privacy, owner_column, privacy_of
 from forum.timeutil import iso, utcnow
 from forum.users.models import User
@@ -58,17 +58,26 @@ def exported_columns(table: Table) -> list[Column[Any]]:
     return [c for c in table.columns if privacy_of(c) not in (Privacy.SECRET, None)]
 
 
-def _value(value: Any) -> Any:
-    """A value as JSON or CSV holds it."""
-    if value is None or isinstance(value, bool | int | float | str):
-        return value
-    if isinstance(value, datetime):
-        return iso(value)
-    if isinstance(value, bytes | memoryview):
-        return base64.b64encode(bytes(value)).decode()
-    if isinstance(value, dict | list):
-        return value
-    return str(value)  # IP addresses
+def _converter(col: Column[Any]) -> Callable[[Any], Any]:
+    """How a column's values are written to JSON and CSV, chosen once per column."""
+    if isinstance(col.type, UTCDateTime):
+        return iso
+    if isinstance(col.type, IPColumn):
+        return lambda v: None if v is None else str(v)
+    if isinstance(col.type, LargeBinary):
+        return lambda v: None if v is None else base64.b64encode(bytes(v)).decode()
+    return lambda v: v
+
+
+def _records(
+    query: Any, cols: list[Column[Any]], leading: tuple[str, ...] = ()
+) -> Iterator[dict[str, Any]]:
+    """Rows of `query` as dicts: `leading` names its first columns, `cols` the rest."""
+    names = [*leading, *(c.name for c in cols)]
+    convert = [*(lambda v: v for _ in leading), *(_converter(c) for c in cols)]
+    pairs = list(zip(names, convert, strict=True))
+    for row in db.session.execute(query.execution_options(yield_per=BATCH)):
+        yield {name: conv(v) for (name, conv), v in zip(pairs, row, strict=True)}
 
 
 def owned_rows(table: Table, user_id: int) -> Iterator[dict[str, Any]]:
@@ -77,9 +86,7 @@ def owned_rows(table: Table, user_id: int) -> Iterator[dict[str, Any]]:
     assert owner is not None
     cols = exported_columns(table)
     query = select(*cols).where(table.c[owner] == user_id).order_by(*table.primary_key.columns)
-    result = db.session.execute(query.execution_options(yield_per=BATCH))
-    for row in result:
-        yield {c.name: _value(v) for c, v in zip(cols, row, strict=True)}
+    return _records(query, cols)
 
 
 def owned_tables() -> list[Table]:
@@ -94,9 +101,7 @@ def _posts(user_id: int) -> Iterator[dict[str, Any]]:
         .where(Post.user_id == user_id)
         .order_by(Post.id)
     )
-    for row in db.session.execute(query.execution_options(yield_per=BATCH)):
-        record = {c.name: _value(v) for c, v in zip(cols, row[1:], strict=True)}
-        yield {"topic_title": row[0], **record}
+    return _records(query, cols, ("topic_title",))
 
 
 def _edits(user_id: int) -> Iterator[dict[str, Any]]:
@@ -107,37 +112,60 @@ def _edits(user_id: int) -> Iterator[dict[str, Any]]:
         .where(PostEdit.user_id == user_id)
         .order_by(PostEdit.id)
     )
-    for row in db.session.execute(query.execution_options(yield_per=BATCH)):
-        record = {c.name: _value(v) for c, v in zip(cols, row[2:], strict=True)}
-        yield {"topic_id": row[0], "post_number": row[1], **record}
+    return _records(query, cols, ("topic_id", "post_number"))
 
 
 def csv_lines(rows: Iterable[dict[str, Any]]) -> Iterator[bytes]:
     """CSV, some 64 KiB at a time; the header comes from the first row."""
     buffer = io.StringIO()
-    writer: csv.DictWriter[str] | None = None
+    writer = csv.writer(buffer)
+    header = False
     for row in rows:
-        if writer is None:
-            writer = csv.DictWriter(buffer, fieldnames=list(row))
-            writer.writeheader()
-        writer.writerow(
-            {k: json.dumps(v) if isinstance(v, dict | list) else v for k, v in row.items()}
-        )
+        if not header:
+            writer.writerow(row.keys())
+            header = True
+        writer.writerow([json.dumps(v) if isinstance(v, dict | list) else v for v in row.values()])
         if buffer.tell() >= CSV_CHUNK:
             yield buffer.getvalue().encode()
             buffer.seek(0)
             buffer.truncate()
-    if writer is None:
+    if not header:
         buffer.write("(none)\n")
     yield buffer.getvalue().encode()
 
 
-def json_lines(rows: Iterable[dict[str, Any]]) -> Iterator[bytes]:
-    """A JSON array, written a row at a time."""
-    yield b"["
+def csv_and_json(rows: Iterable[dict[str, Any]]) -> tuple[Iterator[bytes], Iterator[bytes]]:
+    """The same rows as CSV and as JSON from one pass over the database. While the CSV
+    streams, the JSON is spooled to a temporary file (in memory up to 1 MB, on disk
+    beyond); it streams from there once the CSV is done, as the ZIP takes files in turn."""
+    # Closed by json_part once read (or by the garbage collector if the download stops).
+    spool = tempfile.SpooledTemporaryFile(max_size=1 << 20)  # noqa: SIM115
+
+    def recorded() -> Iterator[dict[str, Any]]:
+        for chunk, row in _json_chunks(rows):
+            spool.write(chunk)
+            if row is not None:
+                yield row
+
+    def json_part() -> Iterator[bytes]:
+        spool.seek(0)
+        try:
+            while chunk := spool.read(CSV_CHUNK):
+                yield chunk
+        finally:
+            spool.close()
+
+    return csv_lines(recorded()), json_part()
+
+
+def _json_chunks(
+    rows: Iterable[dict[str, Any]],
+) -> Iterator[tuple[bytes, dict[str, Any] | None]]:
+    """A JSON array a row at a time, each piece with the row it came from."""
+    yield b"[", None
     for n, row in enumerate(rows):
-        yield (b",\n" if n else b"\n") + json.dumps(row, ensure_ascii=False).encode()
-    yield b"\n]\n"
+        yield (b",\n" if n else b"\n") + json.dumps(row, ensure_ascii=False).encode(), row
+    yield b"\n]\n", None
 
 
 def third_parties(path: str) -> dict[str, Any]:
@@ -160,10 +188,10 @@ def export_files(user: User, site: str, third_parties_file: str) -> Iterator[tup
     profile = next(owned_rows(User.__table__, user.id))  # type: ignore[arg-type]
     yield "README.txt", README.format(site=site, when=iso(utcnow()), username=user.username)
     yield "profile.json", json.dumps(profile, ensure_ascii=False, indent=2) + "\n"
-    yield "posts.csv", csv_lines(_posts(user.id))
-    yield "posts.json", json_lines(_posts(user.id))
-    yield "edits.csv", csv_lines(_edits(user.id))
-    yield "edits.json", json_lines(_edits(user.id))
+    for name, rows in (("posts", _posts(user.id)), ("edits", _edits(user.id))):
+        as_csv, as_json = csv_and_json(rows)
+        yield f"{name}.csv", as_csv
+        yield f"{name}.json", as_json
     tables = {t.name: t for t in owned_tables()}
     yield "likes.csv", csv_lines(owned_rows(tables["likes"], user.id))
     yield "sign_ins.csv", csv_lines(owned_rows(tables["sign_in_events"], user.id))
