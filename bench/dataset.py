@@ -106,4 +106,5 @@ def analyze() -> None:
     else:
         with db.engine.connect() as c:
             c.exec_driver_sql("ANALYZE")
+            c.commit()
         checkpoint()  # a WAL full of the bulk load would slow every read after it

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Integer, Select, bindparam, func, literal, select, union_all
+from sqlalchemy import Integer, bindparam, func, literal, select, union_all
 
 from forum.content.models import Post, PostEdit, Topic
 from forum.db import IPAddress, IPColumn, db
@@ -128,27 +128,29 @@ def lookup_accounts(network: Network) -> list[tuple[str, int, datetime, datetime
     return [(r[0], r[1], r[2], r[3]) for r in rows]
 
 
+_POSTS_IN_RANGE = (
+    select(
+        Post.id,
+        Post.topic_id,
+        Topic.title,
+        Topic.slug,
+        Post.post_number,
+        User.username,
+        Post.created_at,
+        Post.ip,
+    )
+    .join(Topic, Topic.id == Post.topic_id)
+    .join(User, User.id == Post.user_id)
+    .where(Post.ip.between(_LO, _HI))
+    .order_by(Post.created_at.desc(), Post.id.desc())
+    .offset(bindparam("skip", type_=Integer()))
+    .limit(PAGE_SIZE + 1)
+)
+
+
 def lookup_posts(network: Network, page: int) -> tuple[list[Any], bool]:
     """The posts from this address or range, newest first, one page; and whether more."""
-    query: Select[Any] = (
-        select(
-            Post.id,
-            Post.topic_id,
-            Topic.title,
-            Topic.slug,
-            Post.post_number,
-            User.username,
-            Post.created_at,
-            Post.ip,
-        )
-        .join(Topic, Topic.id == Post.topic_id)
-        .join(User, User.id == Post.user_id)
-        .where(Post.ip.between(network.network_address, network.broadcast_address))
-        .order_by(Post.created_at.desc(), Post.id.desc())
-        .offset(page * PAGE_SIZE)
-        .limit(PAGE_SIZE + 1)
-    )
-    rows = db.session.execute(query).all()
+    rows = db.session.execute(_POSTS_IN_RANGE, {**_range(network), "skip": page * PAGE_SIZE}).all()
     return rows[:PAGE_SIZE], len(rows) > PAGE_SIZE
 
 
