@@ -16,6 +16,16 @@ from forum.net import TrustedProxies
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
 
 
+def _check_policy(path: str) -> None:
+    """A policy file that /privacy cannot serve is a start-up error, not a 500 later."""
+    from forum.privacy.policy import load_policy
+
+    try:
+        load_policy(path)
+    except (OSError, ValueError) as exc:
+        raise config.ConfigError(f"PRIVACY_POLICY_FILE: {exc}") from None
+
+
 @dataclass(frozen=True)
 class ParlorState:
     trusted_proxies: TrustedProxies
@@ -28,6 +38,7 @@ def init_app(app: Flask, url_prefix: str | None = None) -> None:
     for key, value in config.settings().items():
         app.config.setdefault(key, value)
     config.check(app.config)
+    _check_policy(app.config["PRIVACY_POLICY_FILE"])
     prefix = (url_prefix or "").rstrip("/")
     app.extensions["parlor"] = ParlorState(
         trusted_proxies=TrustedProxies.parse(app.config["TRUSTED_PROXIES"]),

@@ -38,12 +38,18 @@ class AuditEntry(db.Model):
     actor_ip: Mapped[IPAddress | None] = column(Privacy.PERSONAL, IPColumn, nullable=True)
     action: Mapped[str] = column(Privacy.INTERNAL, String(40), nullable=False)
     subject_user_id: Mapped[int | None] = column(
-        Privacy.INTERNAL, ForeignKey("users.id", ondelete="SET NULL"), nullable=True
+        Privacy.INTERNAL,
+        ForeignKey("users.id", ondelete="SET NULL"),
+        nullable=True,
+        info={"export": False},
     )
     subject_type: Mapped[str] = column(Privacy.INTERNAL, String(20), nullable=False, default="")
     subject_id: Mapped[int | None] = column(Privacy.INTERNAL, Integer, nullable=True)
-    # What was asked (an address, a range) or changed (a role, a date, a reason).
-    details: Mapped[dict[str, Any]] = column(Privacy.PERSONAL, JSON, nullable=False, default=dict)
+    # What was asked (an address, a range) or changed (a role, a date, a reason): about
+    # the subject, so it is not part of the actor's export, and erased with either.
+    details: Mapped[dict[str, Any]] = column(
+        Privacy.PERSONAL, JSON, nullable=False, default=dict, info={"export": False}
+    )
 
 
 class ScreenedIP(db.Model):

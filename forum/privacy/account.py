@@ -41,7 +41,8 @@ def update_profile(user: User, changes: dict[str, object]) -> list[str]:
     """Apply the member's corrections; returns the fields that changed.
 
     A corrected name is the member's from then on: sign-in no longer overwrites it.
-    A cleared field is recorded in the erasure ledger, so a restore cannot bring it back.
+    A field whose earlier value is gone (cleared, or replaced by a correction) is recorded
+    in the erasure ledger, so a restore cannot bring the earlier value back.
     """
     unknown = set(changes) - {"first_name", "last_name", "newsletter"}
     if unknown:
@@ -51,8 +52,9 @@ def update_profile(user: User, changes: dict[str, object]) -> list[str]:
     for field in ("first_name", "last_name"):
         if field in changes:
             value = _name(changes[field], field)
-            if value != getattr(user, field):
-                if not value:
+            old = getattr(user, field)
+            if value != old:
+                if old:  # the earlier value is gone, cleared or replaced
                     cleared.append(field)
                 setattr(user, field, value)
                 changed.append(field)

@@ -112,6 +112,7 @@ def restore(path: str, progress: Progress = print) -> int:
     recorded since it was taken. Returns how many entries were re-applied."""
     source = Path(path)
     taken = _stamp_of(source)
+    _check_backup(source, sqlite=db.engine.dialect.name == "sqlite")
     if db.engine.dialect.name == "sqlite":
         db.session.remove()
         db.engine.dispose()
@@ -136,6 +137,27 @@ def restore(path: str, progress: Progress = print) -> int:
     applied = reapply_ledger(since=taken)
     progress(f"Re-applied {applied} erasure ledger entries recorded since {taken.isoformat()}")
     return applied
+
+
+def _check_backup(source: Path, *, sqlite: bool) -> None:
+    """Refuse a file that is not a backup of this kind before the live database is touched
+    (copied over it, an empty or foreign file would leave no database at all)."""
+    if not sqlite:
+        with source.open("rb") as f:
+            if f.read(5) != b"PGDMP":
+                raise ValueError(f"{source.name}: not a pg_dump backup (custom format)")
+        return
+    try:
+        conn = sqlite3.connect(f"{source.resolve().as_uri()}?mode=ro&immutable=1", uri=True)
+        try:
+            healthy = conn.execute("PRAGMA quick_check").fetchone() == ("ok",)
+            tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master")}
+        finally:
+            conn.close()
+    except sqlite3.DatabaseError:
+        healthy, tables = False, set()
+    if not healthy or User.__tablename__ not in tables:
+        raise ValueError(f"{source.name}: not a SQLite backup of a Parlor database")
 
 
 def reapply_ledger(since: datetime) -> int:

@@ -49,8 +49,12 @@ def check_can_erase(user: User) -> None:
     if is_anonymous(user) or user.github_id is None:
         raise Forbidden("The Anonymous user cannot be erased.")
     if user.is_admin:
-        admins = db.session.scalar(select(func.count(User.id)).where(User.role == "admin"))
-        if admins == 1:
+        # Locked (PostgreSQL; SQLite's write transaction is exclusive anyway), so two
+        # admins erasing themselves at once cannot leave the forum with none.
+        admins = db.session.scalars(
+            select(User.id).where(User.role == "admin").with_for_update()
+        ).all()
+        if len(admins) == 1:
             raise ContentError(
                 "You are the last admin: make someone else an admin first "
                 "(flask --app wsgi forum grant-role USERNAME admin)."

@@ -17,7 +17,7 @@ import tempfile
 import zipfile
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import Column, LargeBinary, Table, select
 
@@ -55,7 +55,13 @@ Times are UTC (ISO 8601). Secrets (session keys, API key hashes) are never expor
 
 
 def exported_columns(table: Table) -> list[Column[Any]]:
-    return [c for c in table.columns if privacy_of(c) not in (Privacy.SECRET, None)]
+    """Every column but secrets, and but those whose values are about someone else
+    (`info={"export": False}`, as in what staff wrote about the member they acted on)."""
+    return [
+        c
+        for c in table.columns
+        if privacy_of(c) not in (Privacy.SECRET, None) and c.info.get("export", True)
+    ]
 
 
 def _converter(col: Column[Any]) -> Callable[[Any], Any]:
@@ -69,18 +75,27 @@ def _converter(col: Column[Any]) -> Callable[[Any], Any]:
     return lambda v: v
 
 
-def _records(
-    query: Any, cols: list[Column[Any]], leading: tuple[str, ...] = ()
-) -> Iterator[dict[str, Any]]:
-    """Rows of `query` as dicts: `leading` names its first columns, `cols` the rest."""
+class Records(NamedTuple):
+    """Rows as dicts, streamed, with their field names known before the first row."""
+
+    names: list[str]
+    rows: Iterator[dict[str, Any]]
+
+
+def _records(query: Any, cols: list[Column[Any]], leading: tuple[str, ...] = ()) -> Records:
+    """Rows of `query`: `leading` names its first columns, `cols` the rest."""
     names = [*leading, *(c.name for c in cols)]
     convert = [*(lambda v: v for _ in leading), *(_converter(c) for c in cols)]
     pairs = list(zip(names, convert, strict=True))
-    for row in db.session.execute(query.execution_options(yield_per=BATCH)):
-        yield {name: conv(v) for (name, conv), v in zip(pairs, row, strict=True)}
+
+    def rows() -> Iterator[dict[str, Any]]:
+        for row in db.session.execute(query.execution_options(yield_per=BATCH)):
+            yield {name: conv(v) for (name, conv), v in zip(pairs, row, strict=True)}
+
+    return Records(names, rows())
 
 
-def owned_rows(table: Table, user_id: int) -> Iterator[dict[str, Any]]:
+def owned_rows(table: Table, user_id: int) -> Records:
     """The member's rows of `table`, streamed in batches."""
     owner = owner_column(table)
     assert owner is not None
@@ -93,7 +108,7 @@ def owned_tables() -> list[Table]:
     return [t for t in db.metadata.sorted_tables if owner_column(t) is not None]
 
 
-def _posts(user_id: int) -> Iterator[dict[str, Any]]:
+def _posts(user_id: int) -> Records:
     cols = exported_columns(Post.__table__)  # type: ignore[arg-type]
     query = (
         select(Topic.title, *cols)
@@ -104,7 +119,7 @@ def _posts(user_id: int) -> Iterator[dict[str, Any]]:
     return _records(query, cols, ("topic_title",))
 
 
-def _edits(user_id: int) -> Iterator[dict[str, Any]]:
+def _edits(user_id: int) -> Records:
     cols = exported_columns(PostEdit.__table__)  # type: ignore[arg-type]
     query = (
         select(Post.topic_id, Post.post_number, *cols)
@@ -115,26 +130,21 @@ def _edits(user_id: int) -> Iterator[dict[str, Any]]:
     return _records(query, cols, ("topic_id", "post_number"))
 
 
-def csv_lines(rows: Iterable[dict[str, Any]]) -> Iterator[bytes]:
-    """CSV, some 64 KiB at a time; the header comes from the first row."""
+def csv_lines(records: Records) -> Iterator[bytes]:
+    """CSV with a header row, handed on some 64 KiB at a time."""
     buffer = io.StringIO()
     writer = csv.writer(buffer)
-    header = False
-    for row in rows:
-        if not header:
-            writer.writerow(row.keys())
-            header = True
+    writer.writerow(records.names)
+    for row in records.rows:
         writer.writerow([json.dumps(v) if isinstance(v, dict | list) else v for v in row.values()])
         if buffer.tell() >= CSV_CHUNK:
             yield buffer.getvalue().encode()
             buffer.seek(0)
             buffer.truncate()
-    if not header:
-        buffer.write("(none)\n")
     yield buffer.getvalue().encode()
 
 
-def csv_and_json(rows: Iterable[dict[str, Any]]) -> tuple[Iterator[bytes], Iterator[bytes]]:
+def csv_and_json(records: Records) -> tuple[Iterator[bytes], Iterator[bytes]]:
     """The same rows as CSV and as JSON from one pass over the database. While the CSV
     streams, the JSON is spooled to a temporary file (in memory up to 1 MB, on disk
     beyond); it streams from there once the CSV is done, as the ZIP takes files in turn."""
@@ -142,7 +152,7 @@ def csv_and_json(rows: Iterable[dict[str, Any]]) -> tuple[Iterator[bytes], Itera
     spool = tempfile.SpooledTemporaryFile(max_size=1 << 20)  # noqa: SIM115
 
     def recorded() -> Iterator[dict[str, Any]]:
-        for chunk, row in _json_chunks(rows):
+        for chunk, row in _json_chunks(records.rows):
             spool.write(chunk)
             if row is not None:
                 yield row
@@ -155,7 +165,7 @@ def csv_and_json(rows: Iterable[dict[str, Any]]) -> tuple[Iterator[bytes], Itera
         finally:
             spool.close()
 
-    return csv_lines(recorded()), json_part()
+    return csv_lines(Records(records.names, recorded())), json_part()
 
 
 def _json_chunks(
@@ -185,7 +195,7 @@ def third_parties(path: str) -> dict[str, Any]:
 
 def export_files(user: User, site: str, third_parties_file: str) -> Iterator[tuple[str, Any]]:
     """(file name, bytes or an iterator of byte chunks) for every file of the export."""
-    profile = next(owned_rows(User.__table__, user.id))  # type: ignore[arg-type]
+    profile = next(owned_rows(User.__table__, user.id).rows)  # type: ignore[arg-type]
     yield "README.txt", README.format(site=site, when=iso(utcnow()), username=user.username)
     yield "profile.json", json.dumps(profile, ensure_ascii=False, indent=2) + "\n"
     for name, rows in (("posts", _posts(user.id)), ("edits", _edits(user.id))):
@@ -195,7 +205,7 @@ def export_files(user: User, site: str, third_parties_file: str) -> Iterator[tup
     tables = {t.name: t for t in owned_tables()}
     yield "likes.csv", csv_lines(owned_rows(tables["likes"], user.id))
     yield "sign_ins.csv", csv_lines(owned_rows(tables["sign_in_events"], user.id))
-    for avatar in owned_rows(tables["avatars"], user.id):
+    for avatar in owned_rows(tables["avatars"], user.id).rows:
         yield "avatar.png", base64.b64decode(avatar["data"])
         meta = {k: v for k, v in avatar.items() if k != "data"}
         yield "avatar.json", json.dumps(meta, indent=2) + "\n"

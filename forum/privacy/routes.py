@@ -57,9 +57,10 @@ def export_zip(username: str) -> Any:
             check_export_pace(member, current_app.config["EXPORT_INTERVAL_MINUTES"])
         except TooSoon as wait:
             minutes = (wait.retry_after + 59) // 60
+            when = "1 minute" if minutes == 1 else f"{minutes} minutes"
             return json_error(
                 429,
-                [f"You downloaded your data moments ago; try again in {minutes} minutes."],
+                [f"You downloaded your data moments ago; try again in {when}."],
                 "rate_limit",
                 headers={"Retry-After": str(wait.retry_after)},
             )
