@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from sqlalchemy import Column, LargeBinary, Table, select
+from sqlalchemy import JSON, Column, LargeBinary, Table, select
 
 from forum.content.models import Post, PostEdit, Topic
 from forum.db import IPColumn, UTCDateTime, db
@@ -80,6 +80,7 @@ class Records(NamedTuple):
 
     names: list[str]
     rows: Iterator[dict[str, Any]]
+    structured: bool = False  # whether some values are dicts or lists
 
 
 def _records(query: Any, cols: list[Column[Any]], leading: tuple[str, ...] = ()) -> Records:
@@ -92,7 +93,7 @@ def _records(query: Any, cols: list[Column[Any]], leading: tuple[str, ...] = ())
         for row in db.session.execute(query.execution_options(yield_per=BATCH)):
             yield {name: conv(v) for (name, conv), v in zip(pairs, row, strict=True)}
 
-    return Records(names, rows())
+    return Records(names, rows(), any(isinstance(c.type, JSON) for c in cols))
 
 
 def owned_rows(table: Table, user_id: int) -> Records:
@@ -136,7 +137,10 @@ def csv_lines(records: Records) -> Iterator[bytes]:
     writer = csv.writer(buffer)
     writer.writerow(records.names)
     for row in records.rows:
-        writer.writerow([json.dumps(v) if isinstance(v, dict | list) else v for v in row.values()])
+        values: Iterable[Any] = row.values()
+        if records.structured:  # JSON columns go into one cell as JSON text
+            values = [json.dumps(v) if isinstance(v, dict | list) else v for v in values]
+        writer.writerow(values)
         if buffer.tell() >= CSV_CHUNK:
             yield buffer.getvalue().encode()
             buffer.seek(0)
@@ -165,7 +169,7 @@ def csv_and_json(records: Records) -> tuple[Iterator[bytes], Iterator[bytes]]:
         finally:
             spool.close()
 
-    return csv_lines(Records(records.names, recorded())), json_part()
+    return csv_lines(records._replace(rows=recorded())), json_part()
 
 
 def _json_chunks(
