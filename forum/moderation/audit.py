@@ -44,6 +44,13 @@ def record(
     return entry
 
 
+def record_about(actor: User | None, action: str, user: User, **details: Any) -> AuditEntry:
+    """An entry whose subject is a member's account."""
+    return record(
+        actor, action, subject_user_id=user.id, subject_type="user", subject_id=user.id, **details
+    )
+
+
 def _actor_ip() -> Any:
     if not has_request_context():
         return None  # a command run by the operator on the server

@@ -104,9 +104,7 @@ def user_ips(username: str, fmt: str) -> Any:
     with write_transaction():
         user = _user_or_404(username)
         uses, sign_ins = ip_reports.user_ips(user)
-        audit.record(
-            _me(), "user_ips", subject_user_id=user.id, subject_type="user", subject_id=user.id
-        )
+        audit.record_about(_me(), "user_ips", user)
     ips = [
         {
             "ip": str(u.ip),
@@ -208,9 +206,7 @@ def shared_ips(username: str, fmt: str) -> Any:
     with write_transaction():
         user = _user_or_404(username)
         shared = ip_reports.shared_ips(user)
-        audit.record(
-            _me(), "shared_ips", subject_user_id=user.id, subject_type="user", subject_id=user.id
-        )
+        audit.record_about(_me(), "shared_ips", user)
     accounts = [
         {
             "username": name,

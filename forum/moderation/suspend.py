@@ -30,12 +30,10 @@ def suspend(actor: User, target: User, until: datetime, reason: object) -> None:
     if until <= utcnow():
         raise ContentError("suspend_until must be in the future")
     target.suspended_until, target.suspended_reason = until, reason.strip()
-    audit.record(
+    audit.record_about(
         actor,
         "suspend",
-        subject_user_id=target.id,
-        subject_type="user",
-        subject_id=target.id,
+        target,
         until=iso(until),
         reason=reason.strip(),
     )
@@ -44,9 +42,7 @@ def suspend(actor: User, target: User, until: datetime, reason: object) -> None:
 def unsuspend(actor: User, target: User) -> None:
     check_can_moderate(actor, target)
     target.suspended_until, target.suspended_reason = None, ""
-    audit.record(
-        actor, "unsuspend", subject_user_id=target.id, subject_type="user", subject_id=target.id
-    )
+    audit.record_about(actor, "unsuspend", target)
 
 
 def suspension_message(user: User) -> str:

@@ -32,6 +32,14 @@ from forum.users.roles import find_user
 from forum.web.pages import bp as web_bp
 
 
+def _self(username: str, refusal: str) -> User:
+    """The signed-in member, if `username` is theirs; anyone else is refused."""
+    viewer, member = _self_or_admin(username)
+    if member.id != viewer.id:
+        raise Forbidden(refusal)
+    return member
+
+
 def _self_or_admin(username: str) -> tuple[User, User]:
     """(viewer, member): the member themselves, or an admin acting for them."""
     viewer = current_member()
@@ -65,12 +73,10 @@ def export_zip(username: str) -> Any:
                 headers={"Retry-After": str(wait.retry_after)},
             )
     else:
-        audit.record(
+        audit.record_about(
             viewer,
             "export_other",
-            subject_user_id=member.id,
-            subject_type="user",
-            subject_id=member.id,
+            member,
         )
     db.session.commit()
     files = export_files(member, _site(), current_app.config["THIRD_PARTIES_FILE"])
@@ -86,15 +92,13 @@ def export_zip(username: str) -> Any:
 @bp.put("/users/<username>.json")
 @member_required
 def update_user(username: str) -> Any:
-    viewer, member = _self_or_admin(username)
-    if member.id != viewer.id:
-        raise Forbidden("Only the member can correct their own profile.")
+    member = _self(username, "Only the member can correct their own profile.")
     data = params()
     body = data.get("user") if isinstance(data.get("user"), dict) else data
     changes = {k: v for k, v in body.items() if k in ("first_name", "last_name", "newsletter")}
     update_profile(member, changes)
     db.session.commit()
-    return json_response({"success": "OK", "user": user_payload(member, viewer)})
+    return json_response({"success": "OK", "user": user_payload(member, member)})
 
 
 @bp.delete("/u/<username>.json")
@@ -102,9 +106,7 @@ def update_user(username: str) -> Any:
 @member_required
 def erase_user(username: str) -> Any:
     """Erase my account (P11): `confirm` must repeat the username."""
-    viewer, member = _self_or_admin(username)
-    if member.id != viewer.id:
-        raise Forbidden("Only the member can erase their own account here.")
+    member = _self(username, "Only the member can erase their own account here.")
     confirm = params().get("confirm")
     if not isinstance(confirm, str) or confirm.strip().lower() != member.username_lower:
         raise ContentError(
@@ -121,9 +123,7 @@ def erase_user(username: str) -> Any:
 @bp.post("/u/<username>/sign-out-everywhere.json")
 @member_required
 def sign_out_everywhere_route(username: str) -> Any:
-    viewer, member = _self_or_admin(username)
-    if member.id != viewer.id:
-        raise Forbidden("Only the member can end their own sessions.")
+    member = _self(username, "Only the member can end their own sessions.")
     sign_out_everywhere(member)
     db.session.commit()
     logout_user()

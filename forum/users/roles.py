@@ -28,12 +28,10 @@ def grant_role(username: str, role: str, actor: User | None = None) -> User:
     if user.role != role:
         from forum.moderation import audit
 
-        audit.record(
+        audit.record_about(
             actor,
             "grant_role",
-            subject_user_id=user.id,
-            subject_type="user",
-            subject_id=user.id,
+            user,
             role=role,
             previous=user.role,
         )
