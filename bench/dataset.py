@@ -45,8 +45,12 @@ def build(url: str, posts: int, heavy_posts: int, accounts: int = ACCOUNTS,
     app = bench_app(url, **overrides)
     rng = random.Random(seed)
     with app.app_context():
+        # The schema the migrations build, as in production; a scratch database first
+        # loses whatever an earlier run left in it.
         db.drop_all()
-        db.create_all()
+        db.session.execute(text("DROP TABLE IF EXISTS alembic_version"))
+        db.session.commit()
+        upgrade()
         conn = db.session.connection()
         conn.execute(insert(Category), [{"name": "Bench", "slug": "bench", "description": ""}])
         users = [
