@@ -16,6 +16,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("PARLOR_ENV", "testing")
 
 from flask import Flask
+from flask_migrate import upgrade
 from sqlalchemy import insert, text
 
 from forum import create_app
