@@ -12,7 +12,7 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any, TypeVar
 
-from flask import Flask, abort, request, session
+from flask import Flask, Request, abort, g, request, session
 from flask_login import LoginManager, current_user
 
 from forum.db import db
@@ -37,6 +37,24 @@ def load_user(session_id: str) -> User | None:
     if not hmac.compare_digest(user.session_token.encode(), token.encode()):
         return None
     return user
+
+
+@login_manager.request_loader
+def load_from_api_key(req: Request) -> User | None:
+    """Discourse clients' `Api-Key` and `Api-Username` headers (no cookie, no CSRF)."""
+    key = req.headers.get("Api-Key")
+    if not key:
+        return None
+    from auth.api_keys import authenticate
+
+    user = authenticate(key, req.headers.get("Api-Username"))
+    g.parlor_api_key = user is not None
+    g.parlor_bad_api_key = user is None
+    return user
+
+
+def via_api_key() -> bool:
+    return bool(g.get("parlor_api_key"))
 
 
 @login_manager.unauthorized_handler

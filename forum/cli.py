@@ -155,3 +155,40 @@ def restore_command(file: str, yes: bool) -> None:
         restore(file, progress=click.echo)
     except ValueError as exc:
         raise click.ClickException(str(exc)) from None
+
+
+@forum_cli.group("api-key")
+def api_key_cli() -> None:
+    """Manage API keys (Api-Key / Api-Username headers)."""
+
+
+@api_key_cli.command("create")
+@click.argument("username")
+@click.option("--description", default="", help="What the key is for.")
+@click.option("--all-users", is_flag=True, help="An admin's key that may act as any member.")
+def api_key_create_command(username: str, description: str, all_users: bool) -> None:
+    """Create a key for USERNAME and print it, once."""
+    from auth.api_keys import ApiKeyError, create_key
+
+    try:
+        made = create_key(username, description, all_users)
+    except ApiKeyError as exc:
+        raise click.ClickException(str(exc)) from None
+    db.session.commit()
+    scope = "any member (send Api-Username)" if all_users else username
+    click.echo(f"API key {made.record.prefix}… for {scope}. It is shown only now:")
+    click.echo(made.key)
+
+
+@api_key_cli.command("revoke")
+@click.argument("prefix")
+def api_key_revoke_command(prefix: str) -> None:
+    """Revoke the active key whose first characters are PREFIX."""
+    from auth.api_keys import ApiKeyError, revoke_key
+
+    try:
+        key = revoke_key(prefix)
+    except ApiKeyError as exc:
+        raise click.ClickException(str(exc)) from None
+    db.session.commit()
+    click.echo(f"Revoked key {key.prefix}… (id {key.id}).")

@@ -24,6 +24,7 @@ from flask import Flask
 from sqlalchemy import JSON, Boolean, Integer, LargeBinary, String, Table, Text, select, update
 from sqlalchemy.engine import make_url
 
+from auth.api_keys import create_key
 from forum.content.categories import create_category
 from forum.db import IPColumn, UTCDateTime, checkpoint, db, ip_to_bytes
 from forum.moderation.models import AuditEntry
@@ -133,6 +134,7 @@ def seed(app: Flask) -> dict[str, int]:
                 details={"query": "198.51.100.0/24"},
             )
         )
+        create_key("alice", description="alice's bot")
         db.session.commit()
     return ids
 

@@ -26,6 +26,7 @@ from flask import Flask
 from PIL import Image
 from sqlalchemy import JSON, Boolean, Integer, LargeBinary, String, func, select, update
 
+from auth.api_keys import create_key
 from forum.content.models import Post, PostEdit, Topic
 from forum.db import db
 from forum.moderation.models import AuditEntry
@@ -168,6 +169,8 @@ def history(
                 details={"q": "192.0.2.0/24"},
             )
         )
+        username = db.session.get(User, user_id).username
+        create_key(username, description=f"bot of {username}")
         db.session.commit()
     return {"topic_id": first["topic_id"], "first": first["id"], "reply": reply["id"]}
 
@@ -362,11 +365,13 @@ def test_every_personal_and_public_value_of_the_member_is_in_the_export(
         assert expected in labels
     # What staff wrote about someone else is planted too, and must stay out (checked below).
     assert "audit_log.details" in {label for _, label in alice.secrets}
-    # Every owned table with an exported string column got markers (likes has none; the
-    # audit log's only one, details, is what staff wrote about others).
+    # Every owned table with a public or personal string column got markers (likes and
+    # api_keys have none; the audit log's only one, details, is what staff wrote about
+    # others).
     assert {label.split(".")[0] for label in labels} >= {t.name for t in owned_tables()} - {
         "likes",
         "audit_log",
+        "api_keys",
     }
 
     files = exported(member(users["alice"]), alice.username_lower)

@@ -8,11 +8,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, abort, current_app, request
+from flask import Blueprint, abort, current_app, g, request
 from flask_login import current_user
 from werkzeug.exceptions import HTTPException, default_exceptions
 
-from auth.sessions import UNSAFE_METHODS, csrf_ok
+from auth.sessions import UNSAFE_METHODS, csrf_ok, via_api_key
 from forum.api.responses import json_error
 from forum.content.errors import ContentError
 from forum.db import db
@@ -46,7 +46,10 @@ def ids_in_range(_endpoint: str | None, values: dict[str, Any] | None) -> None:
 
 @bp.before_request
 def require_csrf_for_cookie_writes() -> Any:
-    if request.method in UNSAFE_METHODS and current_user.is_authenticated and not csrf_ok():
+    signed_in = current_user.is_authenticated  # loads the session or the API key
+    if g.get("parlor_bad_api_key"):
+        return json_error(403, ["The API key or username is not valid."], "invalid_access")
+    if request.method in UNSAFE_METHODS and signed_in and not via_api_key() and not csrf_ok():
         return json_error(403, ["BAD CSRF"], "invalid_access")
     return None
 
