@@ -40,8 +40,14 @@ def bench_app(url: str, **overrides: Any) -> Flask:
     return create_app({"SQLALCHEMY_DATABASE_URI": url, "RATELIMIT_ENABLED": False, **overrides})
 
 
-def build(url: str, posts: int, heavy_posts: int, accounts: int = ACCOUNTS,
-          seed: int = 7, **overrides: Any) -> Flask:  # fmt: skip
+def build(
+    url: str,
+    posts: int,
+    heavy_posts: int,
+    accounts: int = ACCOUNTS,
+    seed: int = 7,
+    **overrides: Any,
+) -> Flask:
     """A fresh database at `url` holding the dataset; returns an app bound to it."""
     app = bench_app(url, **overrides)
     rng = random.Random(seed)
@@ -55,23 +61,47 @@ def build(url: str, posts: int, heavy_posts: int, accounts: int = ACCOUNTS,
         conn = db.session.connection()
         conn.execute(insert(Category), [{"name": "Bench", "slug": "bench", "description": ""}])
         users = [
-            {"id": i, "github_id": i, "username": f"user{i}", "username_lower": f"user{i}",
-             "first_name": "First", "last_name": "Last", "email": f"user{i}@example.com",
-             "role": "admin" if i == accounts else "member", "names_locked": False,
-             "session_token": f"t{i}", "suspended_reason": "", "newsletter": False}
+            {
+                "id": i,
+                "github_id": i,
+                "username": f"user{i}",
+                "username_lower": f"user{i}",
+                "first_name": "First",
+                "last_name": "Last",
+                "email": f"user{i}@example.com",
+                "role": "admin" if i == accounts else "member",
+                "names_locked": False,
+                "session_token": f"t{i}",
+                "suspended_reason": "",
+                "newsletter": False,
+            }
             for i in range(1, accounts + 1)
-        ]  # fmt: skip
+        ]
         for start in range(0, len(users), BATCH):
             conn.execute(insert(User), users[start : start + BATCH])
         topics = max(posts // 100, 1)
         conn.execute(
             insert(Topic),
-            [{"id": t, "title": f"Topic number {t}", "slug": f"topic-{t}", "category_id": 1,
-              "user_id": accounts, "last_post_user_id": accounts, "created_at": EPOCH,
-              "bumped_at": EPOCH, "last_posted_at": EPOCH, "posts_count": 0,
-              "highest_post_number": 0, "like_count": 0, "views": 0, "closed": False}
-             for t in range(1, topics + 1)],
-        )  # fmt: skip
+            [
+                {
+                    "id": t,
+                    "title": f"Topic number {t}",
+                    "slug": f"topic-{t}",
+                    "category_id": 1,
+                    "user_id": accounts,
+                    "last_post_user_id": accounts,
+                    "created_at": EPOCH,
+                    "bumped_at": EPOCH,
+                    "last_posted_at": EPOCH,
+                    "posts_count": 0,
+                    "highest_post_number": 0,
+                    "like_count": 0,
+                    "views": 0,
+                    "closed": False,
+                }
+                for t in range(1, topics + 1)
+            ],
+        )
         heavy = min(heavy_posts, posts)
         heavy_ips = [random_ip(rng) for _ in range(HEAVY_IPS)]
         rows: list[dict[str, Any]] = []
@@ -83,11 +113,19 @@ def build(url: str, posts: int, heavy_posts: int, accounts: int = ACCOUNTS,
             ip = heavy_ips[n % HEAVY_IPS] if n < heavy else random_ip(rng)
             raw = f"Post {n} of the benchmark forum, with a few words of text in it."
             rows.append(
-                {"topic_id": topic, "user_id": user, "post_number": numbers[topic],
-                 "raw": raw, "cooked": f"<p>{raw}</p>", "ip": ip,
-                 "created_at": EPOCH + timedelta(seconds=n), "updated_at": EPOCH,
-                 "version": 1, "like_count": 0}
-            )  # fmt: skip
+                {
+                    "topic_id": topic,
+                    "user_id": user,
+                    "post_number": numbers[topic],
+                    "raw": raw,
+                    "cooked": f"<p>{raw}</p>",
+                    "ip": ip,
+                    "created_at": EPOCH + timedelta(seconds=n),
+                    "updated_at": EPOCH,
+                    "version": 1,
+                    "like_count": 0,
+                }
+            )
             if len(rows) == BATCH:
                 conn.execute(insert(Post), rows)
                 rows.clear()
@@ -99,6 +137,14 @@ def build(url: str, posts: int, heavy_posts: int, accounts: int = ACCOUNTS,
                 .where(Topic.id == topic)
                 .values(posts_count=count, highest_post_number=count)
             )
+        if db.engine.dialect.name == "postgresql":  # explicit ids leave the sequences behind
+            for table in ("users", "topics"):
+                conn.execute(
+                    text(
+                        f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
+                        f"(SELECT max(id) FROM {table}))"
+                    )
+                )
         db.session.commit()
         analyze()
     return app
