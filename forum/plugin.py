@@ -58,6 +58,9 @@ def init_app(app: Flask, url_prefix: str | None = None) -> None:
 
     for bp in (api_bp, avatars_bp, web_bp):
         app.register_blueprint(bp, url_prefix=prefix or None)
+    from forum.api.suffix import JsonSuffix
+
+    app.wsgi_app = JsonSuffix(app, app.wsgi_app)  # type: ignore[method-assign]
     app.cli.add_command(forum_cli)
 
     from forum.accesslog import init_access_log

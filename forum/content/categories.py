@@ -1,4 +1,4 @@
-"""Creating categories (admins, the CLI and the demo seed)."""
+"""Creating and changing categories (admins, the CLI and the demo seed)."""
 
 from __future__ import annotations
 
@@ -12,19 +12,45 @@ from forum.db import db
 NAME_MAX = 50
 
 
-def create_category(name: object, description: str = "", color: str = "0088CC") -> Category:
+def _valid_name(name: object, category_id: int | None = None) -> str:
     if not isinstance(name, str) or not name.strip():
         raise ContentError("Name can't be blank")
     name = " ".join(name.split())
     if len(name) > NAME_MAX:
         raise ContentError(f"Name is too long (maximum is {NAME_MAX} characters)")
-    if db.session.scalar(select(Category.id).where(func.lower(Category.name) == name.lower())):
+    holder = db.session.scalar(select(Category.id).where(func.lower(Category.name) == name.lower()))
+    if holder is not None and holder != category_id:
         raise ContentError("Category Name has already been taken")
-    slug = base = slugify(name, fallback="category")
+    return name
+
+
+def _free_slug(text: str, category_id: int | None = None) -> str:
+    slug = base = slugify(text, fallback="category")
     n = 1
-    while db.session.scalar(select(Category.id).where(Category.slug == slug)):
+    while (holder := db.session.scalar(select(Category.id).where(Category.slug == slug))) and (
+        holder != category_id
+    ):
         n += 1
         slug = f"{base}-{n}"
+    return slug
+
+
+def update_category(
+    category: Category, name: object, description: str, color: str, slug: object = None
+) -> Category:
+    category.name = _valid_name(name, category.id)
+    if slug is not None:
+        if not isinstance(slug, str) or not slug.strip():
+            raise ContentError("slug must be text")
+        category.slug = _free_slug(slug, category.id)
+    category.description, category.color = description, color
+    db.session.flush()
+    return category
+
+
+def create_category(name: object, description: str = "", color: str = "0088CC") -> Category:
+    name = _valid_name(name)
+    slug = _free_slug(name)
     position = db.session.scalar(select(func.coalesce(func.max(Category.position), 0))) or 0
     category = Category(
         name=name, slug=slug, description=description, color=color, position=position + 1

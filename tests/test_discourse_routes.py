@@ -1,0 +1,127 @@
+"""Discourse's routes beyond the first slice: without `.json`, latest posts, search, and
+admins' category writes."""
+
+from __future__ import annotations
+
+import pytest
+
+JSON = {"Accept": "application/json"}
+
+
+def new_topic(client, category_id, title="A topic for the route tests", raw=None, **kw):
+    r = client.post(
+        "/posts.json",
+        json={
+            "title": title,
+            "raw": raw or "A first post that is long enough.",
+            "category": category_id,
+        },
+        **kw,
+    )
+    assert r.status_code == 200, r.get_json()
+    return r.get_json()
+
+
+def test_routes_answer_without_json_when_json_is_wanted(app, users, member, category_id):
+    alice = member(users["alice"])
+    first = new_topic(alice, category_id)
+    assert alice.get("/latest", headers=JSON).get_json()["topic_list"]["topics"]
+    r = alice.post(
+        "/posts",
+        headers=JSON,
+        data={"topic_id": first["topic_id"], "raw": "A reply sent to /posts as a form."},
+    )
+    assert r.status_code == 200 and r.content_type == "application/json; charset=utf-8"
+    r = alice.put(
+        f"/posts/{r.get_json()['id']}",
+        headers=JSON,
+        data={"post[raw]": "An edit sent to /posts/{id} as a form.", "post[edit_reason]": "typo"},
+    )
+    assert r.status_code == 200 and r.get_json()["post"]["version"] == 2
+    topic_path = f"/t/{first['topic_slug']}/{first['topic_id']}"
+    assert alice.get(topic_path, headers=JSON).get_json()["id"] == first["topic_id"]
+    # Browsers (and a tie, `*/*`) still get the page; no API answer is ever a redirect.
+    assert alice.get(topic_path).content_type.startswith("text/html")
+    assert alice.get(topic_path, headers={"Accept": "*/*"}).content_type.startswith("text/html")
+    for path in ("/latest", "/categories", f"/t/{first['topic_id']}", "/session/current"):
+        r = alice.get(path, headers=JSON)
+        assert r.status_code == 200 and r.content_type.startswith("application/json"), path
+
+
+def test_latest_posts_page_back_with_before(app, users, member, category_id):
+    alice = member(users["alice"])
+    first = new_topic(alice, category_id)
+    for n in range(60):
+        alice.post(
+            "/posts.json",
+            json={"topic_id": first["topic_id"], "raw": f"Reply {n:02d} of many here."},
+        )
+    page = alice.get("/posts.json").get_json()["latest_posts"]
+    assert len(page) == 50
+    ids = [p["id"] for p in page]
+    assert ids == sorted(ids, reverse=True)
+    assert page[0]["raw"] == "Reply 59 of many here." and page[0]["topic_title"]
+    older = alice.get(f"/posts.json?before={ids[-1]}").get_json()["latest_posts"]
+    assert [p["id"] for p in older] == sorted((p for p in range(1, ids[-1])), reverse=True)[:50]
+    assert alice.get("/posts.json?before=abc").status_code == 422
+
+
+def test_search_finds_posts_topics_and_users(app, users, member, category_id, client):
+    alice = member(users["alice"])
+    new_topic(
+        alice,
+        category_id,
+        title="Gardening with tomatoes indoors",
+        raw="Tomatoes need light, water and patience.",
+    )
+    new_topic(
+        alice,
+        category_id,
+        title="Something else entirely here",
+        raw="Nothing about vegetables in this one.",
+    )
+    r = client.get("/search.json?q=tomatoes")
+    assert r.status_code == 200
+    body = r.get_json()
+    assert [p["topic_title"] for p in body["posts"]] == ["Gardening with tomatoes indoors"]
+    assert body["grouped_search_result"]["post_ids"] == [body["posts"][0]["id"]]
+    assert [t["title"] for t in body["topics"]] == ["Gardening with tomatoes indoors"]
+    users_found = client.get("/search.json?q=alic").get_json()["users"]
+    assert [u["username"] for u in users_found] == ["alice"]
+    assert "email" not in str(users_found)
+    assert client.get("/search.json?q=x").status_code == 422
+    assert client.get("/search.json").status_code == 422
+
+
+@pytest.mark.parametrize("who", [None, "alice", "mia"])
+def test_only_admins_create_or_change_categories(app, users, member, client, category_id, who):
+    sender = member(users[who]) if who else client
+    r = sender.post("/categories.json", json={"name": "Not allowed"})
+    assert r.status_code == 403
+    r = sender.put(f"/categories/{category_id}.json", json={"name": "Renamed"})
+    assert r.status_code == 403
+
+
+def test_admins_create_and_change_categories(app, users, member, category_id):
+    ada = member(users["ada"])
+    r = ada.post(
+        "/categories.json",
+        json={"name": "Show and tell", "color": "ff8800", "description": "Things you made."},
+    )
+    assert r.status_code == 200, r.get_json()
+    made = r.get_json()["category"]
+    assert (made["name"], made["slug"], made["color"]) == (
+        "Show and tell",
+        "show-and-tell",
+        "FF8800",
+    )
+    r = ada.put(f"/categories/{made['id']}.json", json={"name": "Show & tell", "slug": "show"})
+    assert r.status_code == 200 and r.get_json()["success"] == "OK"
+    assert (r.get_json()["category"]["name"], r.get_json()["category"]["slug"]) == (
+        "Show & tell",
+        "show",
+    )
+    for bad in ({"name": ""}, {"name": "General"}, {"name": "X", "color": "red"}, {"name": ["x"]}):
+        r = ada.post("/categories.json", json=bad)
+        assert r.status_code == 422, bad
+    assert ada.put("/categories/999999.json", json={"name": "Nope"}).status_code == 404
