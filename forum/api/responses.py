@@ -20,9 +20,27 @@ def json_response(data: Any, status: int = 200, headers: dict[str, str] | None =
 
 
 def json_error(
-    status: int, messages: list[str], error_type: str, headers: dict[str, str] | None = None
+    status: int,
+    messages: list[str],
+    error_type: str,
+    headers: dict[str, str] | None = None,
+    extras: dict[str, Any] | None = None,
 ) -> Response:
-    return json_response({"errors": messages, "error_type": error_type}, status, headers)
+    body: dict[str, Any] = {"errors": messages, "error_type": error_type}
+    if extras:
+        body["extras"] = extras
+    return json_response(body, status, headers)
+
+
+def rate_limited(message: str, wait_seconds: int) -> Response:
+    """Discourse's 429: clients read `extras.wait_seconds` (and Retry-After) to back off."""
+    return json_error(
+        429,
+        [message],
+        "rate_limit",
+        headers={"Retry-After": str(wait_seconds)},
+        extras={"wait_seconds": wait_seconds},
+    )
 
 
 def csv_response(filename: str, header: list[str], rows: Iterable[Iterable[Any]]) -> Response:

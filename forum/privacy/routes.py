@@ -18,7 +18,7 @@ from flask_login import logout_user
 from auth.sessions import current_member, member_required
 from forum.api.blueprint import bp
 from forum.api.params import params
-from forum.api.responses import json_error, json_response
+from forum.api.responses import json_response, rate_limited
 from forum.api.user_routes import user_payload
 from forum.content.errors import ContentError, Forbidden, NotFound
 from forum.db import db
@@ -66,11 +66,8 @@ def export_zip(username: str) -> Any:
         except TooSoon as wait:
             minutes = (wait.retry_after + 59) // 60
             when = "1 minute" if minutes == 1 else f"{minutes} minutes"
-            return json_error(
-                429,
-                [f"You downloaded your data moments ago; try again in {when}."],
-                "rate_limit",
-                headers={"Retry-After": str(wait.retry_after)},
+            return rate_limited(
+                f"You downloaded your data moments ago; try again in {when}.", wait.retry_after
             )
     else:
         audit.record_about(
