@@ -11,7 +11,7 @@ DEV_ENV := PARLOR_ENV=development \
 	GITHUB_API_URL=http://127.0.0.1:$(EMULATOR_PORT) \
 	GITHUB_CLIENT_ID=parlor-dev GITHUB_CLIENT_SECRET=parlor-dev-secret
 
-.PHONY: run test lint format install clean
+.PHONY: run test lint format install clean bench
 
 $(INSTALLED): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -33,6 +33,16 @@ run: $(INSTALLED)
 
 test: $(INSTALLED)
 	$(BIN)/pytest -q
+
+# Benchmarks print tables of ratios; BENCH_POSTGRESQL=postgresql://user@host/db adds PostgreSQL
+# (a scratch database is created on that server and dropped).
+BENCH_POSTGRESQL ?=
+BENCH_PG := $(if $(BENCH_POSTGRESQL),--postgresql $(BENCH_POSTGRESQL))
+
+bench: $(INSTALLED)
+	$(BIN)/python bench/ip_lookup.py $(BENCH_PG)
+	$(BIN)/python bench/export.py
+	$(BIN)/python bench/erasure.py $(BENCH_PG)
 
 lint: $(INSTALLED)
 	$(BIN)/ruff check .
