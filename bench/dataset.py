@@ -22,6 +22,7 @@ from sqlalchemy import insert, text
 from forum import create_app
 from forum.content.models import Category, Post, Topic
 from forum.db import checkpoint, db
+from forum.moderation.ip_uses import rebuild
 from forum.users.models import User
 
 ACCOUNTS = 50_000
@@ -145,6 +146,7 @@ def build(
                         f"(SELECT max(id) FROM {table}))"
                     )
                 )
+        rebuild()  # the per-address counts the posts imply, as the app keeps them
         db.session.commit()
         analyze()
     return app

@@ -2,10 +2,21 @@
 
 from auth.api_keys import ApiKey
 from forum.content.models import Category, Like, Post, PostEdit, Topic
+from forum.moderation.ip_uses import AddressUse
 from forum.moderation.models import AuditEntry, ScreenedIP
 from forum.users.models import Avatar, SignInEvent, User
 
 __all__ = [
-    "ApiKey", "AuditEntry", "Avatar", "Category", "Like", "Post", "PostEdit", "ScreenedIP",
-    "SignInEvent", "Topic", "User",
+    "AddressUse",
+    "ApiKey",
+    "AuditEntry",
+    "Avatar",
+    "Category",
+    "Like",
+    "Post",
+    "PostEdit",
+    "ScreenedIP",
+    "SignInEvent",
+    "Topic",
+    "User",
 ]  # fmt: skip

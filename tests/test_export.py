@@ -365,13 +365,14 @@ def test_every_personal_and_public_value_of_the_member_is_in_the_export(
         assert expected in labels
     # What staff wrote about someone else is planted too, and must stay out (checked below).
     assert "audit_log.details" in {label for _, label in alice.secrets}
-    # Every owned table with a public or personal string column got markers (likes and
-    # api_keys have none; the audit log's only one, details, is what staff wrote about
-    # others).
+    # Every owned table with a public or personal string column got markers (likes,
+    # api_keys and ip_uses have none; the audit log's only one, details, is what staff
+    # wrote about others).
     assert {label.split(".")[0] for label in labels} >= {t.name for t in owned_tables()} - {
         "likes",
         "audit_log",
         "api_keys",
+        "ip_uses",
     }
 
     files = exported(member(users["alice"]), alice.username_lower)

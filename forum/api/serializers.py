@@ -73,6 +73,7 @@ def post_json(
     liked: bool,
     *,
     include_raw: bool = False,
+    in_topic_view: bool = False,
 ) -> dict[str, Any]:
     yours = viewer is not None and viewer.id == post.user_id
     staff = author.role in ("moderator", "admin")
@@ -136,7 +137,8 @@ def post_json(
         "edit_reason": None,
         "can_view_edit_history": True,
         "wiki": False,
-        "reviewable_id": None,
+        # As Discourse: 0 (nothing to review) in a topic's posts, null elsewhere.
+        "reviewable_id": 0 if in_topic_view else None,
         "reviewable_score_count": 0,
         "reviewable_score_pending_count": 0,
         "post_url": f"{_topic_path(topic)}/{post.post_number}",

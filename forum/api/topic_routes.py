@@ -104,21 +104,28 @@ def load_topic(topic_id: int) -> Topic:
 
 @bp.get("/t/<int:topic_id>/posts.json")
 def topic_posts(topic_id: int) -> Any:
-    """Some posts of a topic by id (`post_ids[]`), as clients page through the `stream`."""
+    """Some posts of a topic by id (`post_ids[]`), as clients page through the `stream`;
+    without ids, its first chunk (as Discourse, and as pydiscourse's `topic_posts` asks)."""
     viewer = current_member()
     topic = load_topic(topic_id)
     raw_ids = request.args.getlist("post_ids[]") or request.args.getlist("post_ids")
-    if not raw_ids:
-        raise ContentError("post_ids[] is required")
     if len(raw_ids) > MAX_POST_IDS:
         raise ContentError(f"at most {MAX_POST_IDS} post_ids[] at once")
     ids = [int_param({"post_ids[]": v}, "post_ids[]") for v in raw_ids]
+    if not raw_ids:
+        first = select(Post.id).where(Post.topic_id == topic.id)
+        if not (viewer and viewer.is_staff):
+            first = first.where(Post.deleted_at.is_(None))
+        ids = list(db.session.scalars(first.order_by(Post.post_number).limit(POSTS_CHUNK)))
     posts, people, liked = _load_posts(topic, viewer, [i for i in ids if i is not None])
     return json_response(
         {
             "post_stream": {
                 "posts": [
-                    post_json(p, topic, people[p.user_id], viewer, p.id in liked) for p in posts
+                    post_json(
+                        p, topic, people[p.user_id], viewer, p.id in liked, in_topic_view=True
+                    )
+                    for p in posts
                 ]
             },
             "id": topic.id,
@@ -144,7 +151,10 @@ def topic(topic_id: int, slug: str | None = None) -> Any:
         {
             "post_stream": {
                 "posts": [
-                    post_json(p, topic, people[p.user_id], viewer, p.id in liked) for p in posts
+                    post_json(
+                        p, topic, people[p.user_id], viewer, p.id in liked, in_topic_view=True
+                    )
+                    for p in posts
                 ],
                 "stream": stream,
             },

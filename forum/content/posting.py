@@ -14,6 +14,7 @@ from forum.content.markdown import render
 from forum.content.models import Category, Post, PostEdit, Topic
 from forum.content.slug import slugify
 from forum.db import IPAddress, db
+from forum.moderation.ip_uses import record_use
 from forum.timeutil import utcnow
 from forum.users.models import User
 
@@ -116,6 +117,7 @@ def _add_post(
         updated_at=now,
     )
     db.session.add(post)
+    record_use(author.id, ip, now)
     author.last_seen_at = now
     db.session.flush()
     db.session.refresh(topic)
@@ -155,6 +157,7 @@ def edit_post(editor: User, post: Post, raw: object, ip: IPAddress, reason: obje
         )
     )
     post.raw, post.cooked, post.updated_at = raw, render(raw), utcnow()
+    record_use(editor.id, ip, post.updated_at)
     db.session.flush()
     return post
 

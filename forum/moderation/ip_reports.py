@@ -1,6 +1,8 @@
-"""The moderator's IP views (P8). Every query here is answered from an index on
-(ip, user_id, created_at) or (user_id, ip, created_at), so its cost follows the size of
-the answer, not of the forum. Callers record each look in the audit log."""
+"""The moderator's IP views (P8). Every query here is answered from an index, so its cost
+follows the size of the answer, not of the forum: the per-(account, address) counts in
+`ip_uses` for the account reports and the accounts behind an address, and
+(ip, user_id, created_at) on the posts for the posts behind an address. Callers record
+each look in the audit log."""
 
 from __future__ import annotations
 
@@ -8,10 +10,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Integer, bindparam, func, literal, select, union_all
+from sqlalchemy import Integer, bindparam, func, select
 
 from forum.content.models import Post, PostEdit, Topic
 from forum.db import IPAddress, IPColumn, db
+from forum.moderation.ip_uses import AddressUse
 from forum.net import Network
 from forum.users.models import SignInEvent, User
 
@@ -26,18 +29,6 @@ class IPUse:
     count: int
     first_seen: datetime
     last_seen: datetime
-
-
-def _activity(where_post: Any, where_edit: Any) -> Any:
-    """Posts and edits as one relation of (ip, user_id, created_at, kind)."""
-    return union_all(
-        select(Post.ip, Post.user_id, Post.created_at, literal("post").label("kind")).where(
-            where_post, Post.ip.is_not(None)
-        ),
-        select(
-            PostEdit.ip, PostEdit.user_id, PostEdit.created_at, literal("edit").label("kind")
-        ).where(where_edit, PostEdit.ip.is_not(None)),
-    ).subquery()
 
 
 def post_ips(post: Post) -> dict[str, Any]:
@@ -71,15 +62,12 @@ def user_ips(user: User) -> tuple[list[tuple[IPUse, int]], list[IPUse]]:
 
 
 def _other_accounts_per_ip(user_id: int, ips: list[IPAddress]) -> dict[IPAddress, int]:
-    if not ips:
-        return {}
     result: dict[IPAddress, int] = {}
     for chunk in _chunks(ips, 500):
-        act = _activity(Post.ip.in_(chunk), PostEdit.ip.in_(chunk))
         for ip, n in db.session.execute(
-            select(act.c.ip, func.count(func.distinct(act.c.user_id)))
-            .where(act.c.user_id != user_id)
-            .group_by(act.c.ip)
+            select(AddressUse.ip, func.count())
+            .where(AddressUse.ip.in_(chunk), AddressUse.user_id != user_id)
+            .group_by(AddressUse.ip)
         ):
             result[ip] = n
     return result
@@ -89,32 +77,35 @@ def _chunks(items: list[Any], size: int) -> list[list[Any]]:
     return [items[i : i + size] for i in range(0, len(items), size)]
 
 
-# Built once: constructing these unions costs more Python time than running them.
+# Built once: constructing statements costs more Python time than running these.
 _LO = bindparam("lo", type_=IPColumn())
 _HI = bindparam("hi", type_=IPColumn())
 _UID = bindparam("uid", type_=Integer())
-_IN_RANGE = _activity(Post.ip.between(_LO, _HI), PostEdit.ip.between(_LO, _HI))
 _ACCOUNTS_IN_RANGE = (
     select(
         User.username,
-        func.count(),
-        func.min(_IN_RANGE.c.created_at),
-        func.max(_IN_RANGE.c.created_at),
+        func.sum(AddressUse.uses),
+        func.min(AddressUse.first_seen),
+        func.max(AddressUse.last_seen),
     )
-    .join(User, User.id == _IN_RANGE.c.user_id)
+    .join(User, User.id == AddressUse.user_id)
+    .where(AddressUse.ip.between(_LO, _HI))
     .group_by(User.id, User.username)
-    .order_by(func.count().desc(), User.username)
+    .order_by(func.sum(AddressUse.uses).desc(), User.username)
 )
-_OF_USER = _activity(Post.user_id == _UID, PostEdit.user_id == _UID)
 _IPS_OF_USER = (
-    select(
-        _OF_USER.c.ip,
-        func.count(),
-        func.min(_OF_USER.c.created_at),
-        func.max(_OF_USER.c.created_at),
+    select(AddressUse.ip, AddressUse.uses, AddressUse.first_seen, AddressUse.last_seen)
+    .where(AddressUse.user_id == _UID)
+    .order_by(AddressUse.last_seen.desc())
+)
+_SHARED = (
+    select(User.username, AddressUse.ip, AddressUse.uses)
+    .join(User, User.id == AddressUse.user_id)
+    .where(
+        AddressUse.ip.in_(select(AddressUse.ip).where(AddressUse.user_id == _UID)),
+        AddressUse.user_id != _UID,
     )
-    .group_by(_OF_USER.c.ip)
-    .order_by(func.max(_OF_USER.c.created_at).desc())
+    .order_by(User.username, AddressUse.ip)
 )
 
 
@@ -156,21 +147,7 @@ def lookup_posts(network: Network, page: int) -> tuple[list[Any], bool]:
 
 def shared_ips(user: User) -> list[tuple[str, list[tuple[IPAddress, int]]]]:
     """Other accounts that posted or edited from any of this account's addresses."""
-    mine = (
-        select(Post.ip)
-        .where(Post.user_id == user.id, Post.ip.is_not(None))
-        .union(select(PostEdit.ip).where(PostEdit.user_id == user.id, PostEdit.ip.is_not(None)))
-    )
-    ips = list(db.session.scalars(mine))
     by_user: dict[str, list[tuple[IPAddress, int]]] = {}
-    for chunk in _chunks(ips, 500):
-        act = _activity(Post.ip.in_(chunk), PostEdit.ip.in_(chunk))
-        for username, ip, n in db.session.execute(
-            select(User.username, act.c.ip, func.count())
-            .join(User, User.id == act.c.user_id)
-            .where(act.c.user_id != user.id)
-            .group_by(User.username, act.c.ip)
-            .order_by(User.username, act.c.ip)
-        ):
-            by_user.setdefault(username, []).append((ip, n))
+    for username, ip, n in db.session.execute(_SHARED, {"uid": user.id}):
+        by_user.setdefault(username, []).append((ip, n))
     return sorted(by_user.items(), key=lambda item: (-sum(n for _, n in item[1]), item[0]))

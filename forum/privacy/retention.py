@@ -10,6 +10,7 @@ from sqlalchemy import delete, update
 
 from forum.content.models import Post, PostEdit
 from forum.db import checkpoint, db
+from forum.moderation.ip_uses import rebuild
 from forum.users.models import SignInEvent
 
 
@@ -38,6 +39,8 @@ def purge(now: datetime, post_ip_days: int, sign_in_days: int) -> Purged:
         sign_ins = db.session.execute(
             delete(SignInEvent).where(SignInEvent.created_at < cutoff)
         ).rowcount
+    if post_ips or edit_ips:
+        rebuild()  # the per-address counts follow the posts whose IPs remain
     db.session.commit()
     checkpoint()
     return Purged(post_ips, edit_ips, sign_ins)

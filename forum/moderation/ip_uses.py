@@ -1,0 +1,74 @@
+"""Per-(account, address) counts of posts and edits, kept as they are written.
+
+The moderator's account report and "who else used this address" then read one row per
+address instead of one per post: a member with 100,000 posts from 200 addresses costs 200
+rows, not 200,000 index entries. The posts and edits stay the source of truth; `rebuild()`
+derives the table from them again (after retention erased old IPs, or for a bulk load).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, Index, Integer, delete, func, insert, select, union_all
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Mapped
+
+from forum.content.models import Post, PostEdit
+from forum.db import IPAddress, IPColumn, UTCDateTime, db
+from forum.privacy.registry import Privacy, column
+
+
+class AddressUse(db.Model):
+    __tablename__ = "ip_uses"
+    __table_args__ = (Index("ix_ip_uses_ip_user", "ip", "user_id"), {"info": {"owner": "user_id"}})
+
+    user_id: Mapped[int] = column(
+        Privacy.INTERNAL, ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    ip: Mapped[IPAddress] = column(Privacy.PERSONAL, IPColumn, primary_key=True)
+    uses: Mapped[int] = column(Privacy.PERSONAL, Integer, nullable=False)
+    first_seen: Mapped[datetime] = column(Privacy.PERSONAL, UTCDateTime(), nullable=False)
+    last_seen: Mapped[datetime] = column(Privacy.PERSONAL, UTCDateTime(), nullable=False)
+
+
+def record_use(user_id: int, ip: IPAddress, at: datetime) -> None:
+    """Count one post or edit, in the caller's transaction (one atomic upsert)."""
+    dialect = db.engine.dialect.name
+    make = pg_insert if dialect == "postgresql" else sqlite_insert
+    stmt = make(AddressUse).values(user_id=user_id, ip=ip, uses=1, first_seen=at, last_seen=at)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=[AddressUse.user_id, AddressUse.ip],
+        set_={
+            "uses": AddressUse.uses + 1,
+            "first_seen": func.min(AddressUse.first_seen, stmt.excluded.first_seen)
+            if dialect == "sqlite"
+            else func.least(AddressUse.first_seen, stmt.excluded.first_seen),
+            "last_seen": func.max(AddressUse.last_seen, stmt.excluded.last_seen)
+            if dialect == "sqlite"
+            else func.greatest(AddressUse.last_seen, stmt.excluded.last_seen),
+        },
+    )
+    db.session.execute(stmt)
+
+
+def rebuild() -> None:
+    """Derive the whole table from the posts and edits again (set-based)."""
+    activity = union_all(
+        select(Post.user_id, Post.ip, Post.created_at).where(Post.ip.is_not(None)),
+        select(PostEdit.user_id, PostEdit.ip, PostEdit.created_at).where(PostEdit.ip.is_not(None)),
+    ).subquery()
+    db.session.execute(delete(AddressUse))
+    db.session.execute(
+        insert(AddressUse).from_select(
+            ["user_id", "ip", "uses", "first_seen", "last_seen"],
+            select(
+                activity.c.user_id,
+                activity.c.ip,
+                func.count(),
+                func.min(activity.c.created_at),
+                func.max(activity.c.created_at),
+            ).group_by(activity.c.user_id, activity.c.ip),
+        )
+    )
