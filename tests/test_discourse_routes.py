@@ -128,3 +128,35 @@ def test_admins_create_and_change_categories(app, users, member, category_id):
         r = ada.post("/categories.json", json=bad)
         assert r.status_code == 422, bad
     assert ada.put("/categories/999999.json", json={"name": "Nope"}).status_code == 404
+
+
+def test_topic_lists_page_as_discourse_does(app, users, member, category_id, client):
+    alice = member(users["alice"])
+    for n in range(7):
+        new_topic(alice, category_id, title=f"Topic number {n} for paging")
+    first = client.get("/latest.json?per_page=3").get_json()["topic_list"]
+    assert first["per_page"] == 3 and len(first["topics"]) == 3
+    assert first["more_topics_url"] == "/latest.json?page=1&per_page=3"
+    second = client.get(first["more_topics_url"]).get_json()["topic_list"]
+    last = client.get("/latest.json?per_page=3&page=2").get_json()["topic_list"]
+    titles = [t["title"] for t in first["topics"] + second["topics"] + last["topics"]]
+    assert len(titles) == len(set(titles)) == 7 and "more_topics_url" not in last
+    for bad in ("0", "101", "x", "-1"):
+        assert client.get(f"/latest.json?per_page={bad}").status_code == 400
+    r = client.get(f"/c/{category_id}.json?per_page=2")
+    assert r.get_json()["topic_list"]["more_topics_url"].endswith("page=1&per_page=2")
+
+
+def test_multipart_bodies_are_read_like_forms(app, users, member, category_id):
+    alice = member(users["alice"])
+    r = alice.post(
+        "/posts.json",
+        data={
+            "title": "Sent as multipart form data",
+            "raw": "A body sent as multipart.",
+            "category": str(category_id),
+        },
+        content_type="multipart/form-data",
+    )
+    assert r.status_code == 200, r.get_json()
+    assert r.get_json()["raw"] == "A body sent as multipart."

@@ -97,6 +97,9 @@ STRING = {"type": "string"}
 NULLABLE_STRING = {"type": ["string", "null"]}
 TIME = {"type": ["string", "null"], "format": "date-time"}
 PAGE = query("page", {"type": "integer", "minimum": 0}, "Page number, from 0.")
+PER_PAGE = query(
+    "per_page", {"type": "integer", "minimum": 1, "maximum": 100}, "Topics a page (30)."
+)
 HTML_PAGE = ok({"type": "string"}, "An HTML page", "text/html")
 REDIRECT = {
     "302": {
@@ -315,8 +318,8 @@ SCHEMAS: dict[str, dict[str, Any]] = {
 # the query parameters Parlor reads, and Parlor's replacements for Discourse's parts.
 # A None value removes what Discourse's description says.
 BY_DISCOURSE: dict[str, dict[str, Any]] = {
-    "get /latest.json": {"parameters": [PAGE]},
-    "get /c/{slug}/{id}.json": {"parameters": [PAGE]},
+    "get /latest.json": {"parameters": [PAGE, PER_PAGE]},
+    "get /c/{slug}/{id}.json": {"parameters": [PAGE, PER_PAGE]},
     "get /t/{id}/posts.json": {
         "parameters": [
             {

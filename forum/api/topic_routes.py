@@ -23,6 +23,7 @@ from forum.timeutil import iso
 from forum.users.models import User
 
 TOPICS_PER_PAGE = 30
+MAX_PER_PAGE = 100
 POSTS_CHUNK = 20
 MAX_POST_IDS = 100
 
@@ -34,23 +35,32 @@ def _page() -> int:
     return int(raw)
 
 
+def _per_page() -> int:
+    raw = request.args.get("per_page", str(TOPICS_PER_PAGE))
+    if not (raw.isascii() and raw.isdigit()) or not 1 <= int(raw) <= MAX_PER_PAGE:
+        abort(400, description=f"per_page must be a whole number from 1 to {MAX_PER_PAGE}")
+    return int(raw)
+
+
 def _topic_list(category_id: int | None, more_endpoint: str, /, **more_args: Any) -> Any:
-    page = _page()
+    page, per_page = _page(), _per_page()
     query = select(Topic).where(Topic.deleted_at.is_(None))
     if category_id is not None:
         query = query.where(Topic.category_id == category_id)
     topics = list(
         db.session.scalars(
             query.order_by(Topic.bumped_at.desc(), Topic.id.desc())
-            .offset(page * TOPICS_PER_PAGE)
-            .limit(TOPICS_PER_PAGE + 1)
+            .offset(page * per_page)
+            .limit(per_page + 1)
         )
     )
     more = None
-    if len(topics) > TOPICS_PER_PAGE:
-        topics = topics[:TOPICS_PER_PAGE]
+    if len(topics) > per_page:
+        topics = topics[:per_page]
+        if per_page != TOPICS_PER_PAGE:
+            more_args["per_page"] = per_page
         more = url_for(more_endpoint, page=page + 1, **more_args)
-    return json_response(topic_list_json(topics, current_member(), TOPICS_PER_PAGE, more))
+    return json_response(topic_list_json(topics, current_member(), per_page, more))
 
 
 @bp.get("/latest.json")
