@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import ForeignKey, Integer, String, select
 from sqlalchemy.orm import Mapped
 
-from forum.db import UTCDateTime, db
+from forum.db import UTCDateTime, db, write_transaction
 from forum.privacy.registry import Privacy, column
 from forum.timeutil import utcnow
 from forum.users.models import User
@@ -119,6 +119,6 @@ def authenticate(key: str, username: str | None) -> User | None:
         return None
     now = utcnow()
     if record.last_used_at is None or now - record.last_used_at > LAST_USED_RESOLUTION:
-        record.last_used_at = now
-        db.session.commit()
+        with write_transaction():  # often inside a GET: begin as a writer (SQLite)
+            record.last_used_at = now
     return user

@@ -81,6 +81,8 @@ def client_ip(environ: Mapping[str, Any], trusted: TrustedProxies) -> IPAddress 
         if not trusted.trusts(ip):
             return ip
     # Every hop is a trusted proxy: the left-most is as close to the client as we can get.
+    # With no hop at all the trusted peer spoke for itself (a host inside the trusted range,
+    # or a health check), as Rails and Werkzeug's ProxyFix take it.
     leftmost = parse_ip(hops[0]) if hops else None
     return leftmost or peer
 

@@ -17,3 +17,15 @@ def iso(value: datetime | None) -> str | None:
     elif value.utcoffset():
         value = value.astimezone(UTC)
     return value.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def parse_iso(value: str) -> datetime:
+    """An ISO 8601 date or time as aware UTC; naive means UTC. ValueError when it is not
+    one, or when it falls outside what a datetime holds once moved to UTC."""
+    parsed = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+    if parsed.tzinfo is None:
+        return parsed.replace(tzinfo=UTC)
+    try:
+        return parsed.astimezone(UTC)
+    except OverflowError:
+        raise ValueError(f"{value!r} is out of range") from None

@@ -21,7 +21,18 @@ from typing import Any
 import pytest
 from conftest import Member, make_user
 from flask import Flask
-from sqlalchemy import JSON, Boolean, Integer, LargeBinary, String, Table, Text, select, update
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Integer,
+    LargeBinary,
+    String,
+    Table,
+    Text,
+    select,
+    update,
+)
 from sqlalchemy.engine import make_url
 
 from auth.api_keys import create_key
@@ -160,9 +171,12 @@ def marker_for(table: Table, col: Any, n: int) -> tuple[Any, list[bytes]] | None
         return token, [token.encode()]
     if isinstance(kind, Boolean):
         return None
-    if isinstance(kind, Integer):
+    if isinstance(kind, BigInteger):
         number = 0x5A17_C0DE_0000_0000 + secrets.randbelow(2**32) * 256 + n
         return number, [struct.pack(">q", number)]
+    if isinstance(kind, Integer):  # 32 bits on PostgreSQL; SQLite stores it in 4 bytes
+        number = 0x5A17_0000 + secrets.randbelow(2**12) * 256 + n
+        return number, [struct.pack(">i", number)]
     pytest.fail(f"no marker for {table.name}.{col.name} ({kind!r}): teach this test one")
 
 

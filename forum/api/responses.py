@@ -49,13 +49,14 @@ def csv_response(filename: str, header: list[str], rows: Iterable[Iterable[Any]]
     writer = csv.writer(out)
     writer.writerow(header)
     for row in rows:
-        writer.writerow([_cell(value) for value in row])
+        writer.writerow([spreadsheet_safe(value) for value in row])
     resp = Response(out.getvalue(), content_type="text/csv; charset=utf-8")
     resp.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
     return resp
 
 
-def _cell(value: Any) -> Any:
+def spreadsheet_safe(value: Any) -> Any:
+    """A cell a spreadsheet will show, not run: text starting like a formula is quoted."""
     if value is None:
         return ""
     if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):

@@ -31,6 +31,8 @@ def like(user: User, post: Post) -> None:
 
 
 def unlike(user: User, post: Post) -> None:
+    if post.deleted_at is not None:  # its likes already left the topic's count
+        raise Forbidden("This post is deleted.")
     removed = db.session.execute(
         delete(Like).where(Like.post_id == post.id, Like.user_id == user.id)
     ).rowcount

@@ -127,8 +127,13 @@ def _add_post(
 def get_post(post_id: int, viewer: User | None = None) -> Post:
     """A visible post: deleted ones exist for staff only."""
     post = db.session.get(Post, post_id)
-    if post is None or (post.deleted_at is not None and not (viewer and viewer.is_staff)):
+    staff = viewer is not None and viewer.is_staff
+    if post is None or (post.deleted_at is not None and not staff):
         raise NotFound("The requested URL or resource could not be found.")
+    if not staff:  # a deleted topic takes its replies with it
+        topic = db.session.get(Topic, post.topic_id)
+        if topic is None or topic.deleted_at is not None:
+            raise NotFound("The requested URL or resource could not be found.")
     return post
 
 

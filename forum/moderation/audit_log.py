@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
@@ -13,7 +13,7 @@ from forum.content.errors import ContentError
 from forum.db import db
 from forum.moderation.audit import ACTIONS
 from forum.moderation.models import AuditEntry
-from forum.timeutil import iso
+from forum.timeutil import iso, parse_iso
 from forum.users.models import User
 from forum.users.roles import find_user
 
@@ -25,10 +25,9 @@ def _time(args: Mapping[str, str], name: str) -> datetime | None:
     if not value:
         return None
     try:
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        return parse_iso(value)
     except ValueError:
         raise ContentError(f"{name} is not an ISO 8601 date or time") from None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
 def _user_id(args: Mapping[str, str], name: str) -> int | None:

@@ -24,7 +24,7 @@ from forum.moderation.close import set_closed
 from forum.moderation.hide import hide_post, unhide_post
 from forum.moderation.models import ScreenedIP
 from forum.moderation.suspend import suspend, unsuspend
-from forum.timeutil import iso
+from forum.timeutil import iso, parse_iso
 from forum.users.models import User
 from forum.users.roles import find_user
 
@@ -294,14 +294,9 @@ def _parse_time(value: object, name: str) -> datetime:
     if not isinstance(value, str) or not value.strip():
         raise ContentError(f"{name} is required (an ISO 8601 date or time)")
     try:
-        parsed = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+        return parse_iso(value)
     except ValueError:
         raise ContentError(f"{name} is not an ISO 8601 date or time") from None
-    if parsed.tzinfo is None:
-        from datetime import UTC
-
-        parsed = parsed.replace(tzinfo=UTC)
-    return parsed
 
 
 # -- screened IPs (admins) ---------------------------------------------------------------

@@ -45,10 +45,10 @@ def is_anonymous(user: User) -> bool:
     return user.github_id is None and user.username_lower == ANONYMOUS_USERNAME.lower()
 
 
-def check_can_erase(user: User) -> None:
+def check_can_erase(user: User, *, keep_an_admin: bool = True) -> None:
     if is_anonymous(user) or user.github_id is None:
         raise Forbidden("The Anonymous user cannot be erased.")
-    if user.is_admin:
+    if user.is_admin and keep_an_admin:
         # Locked (PostgreSQL; SQLite's write transaction is exclusive anyway), so two
         # admins erasing themselves at once cannot leave the forum with none.
         admins = db.session.scalars(
@@ -90,9 +90,10 @@ def _user_references(exclude: set[tuple[str, str]]) -> list[Column[Any]]:
 def erase(user: User, *, record: bool = True) -> None:
     """Erase `user` in the caller's transaction (the caller commits, then `checkpoint()`).
 
-    `record=False` is for re-applying the ledger after a restore.
+    `record=False` is for re-applying the ledger after a restore: the erasure happened,
+    whatever the restored database says about admins.
     """
-    check_can_erase(user)
+    check_can_erase(user, keep_an_admin=record)
     if record:
         ledger.append("erased", user.id)
     anon = anonymous_user()

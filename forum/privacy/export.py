@@ -21,6 +21,7 @@ from typing import Any, NamedTuple
 
 from sqlalchemy import JSON, Column, LargeBinary, Table, select
 
+from forum.api.responses import spreadsheet_safe
 from forum.content.models import Post, PostEdit, Topic
 from forum.db import IPColumn, UTCDateTime, db
 from forum.privacy.registry import Privacy, owner_column, privacy_of
@@ -140,7 +141,8 @@ def csv_lines(records: Records) -> Iterator[bytes]:
         values: Iterable[Any] = row.values()
         if records.structured:  # JSON columns go into one cell as JSON text
             values = [json.dumps(v) if isinstance(v, dict | list) else v for v in values]
-        writer.writerow(values)
+        # Titles and posts are other people's text too: no formulas in a spreadsheet.
+        writer.writerow([spreadsheet_safe(v) if isinstance(v, str) else v for v in values])
         if buffer.tell() >= CSV_CHUNK:
             yield buffer.getvalue().encode()
             buffer.seek(0)

@@ -21,7 +21,7 @@ from forum.api.params import params
 from forum.api.responses import json_response, rate_limited
 from forum.api.user_routes import user_payload
 from forum.content.errors import ContentError, Forbidden, NotFound
-from forum.db import db
+from forum.db import db, write_transaction
 from forum.moderation import audit
 from forum.privacy.account import TooSoon, check_export_pace, sign_out_everywhere, update_profile
 from forum.privacy.erasure import erase, finish_erasure
@@ -62,7 +62,8 @@ def export_zip(username: str) -> Any:
     viewer, member = _self_or_admin(username)
     if member.id == viewer.id:
         try:
-            check_export_pace(member, current_app.config["EXPORT_INTERVAL_MINUTES"])
+            with write_transaction():  # a GET that writes: begin as a writer (SQLite)
+                check_export_pace(member, current_app.config["EXPORT_INTERVAL_MINUTES"])
         except TooSoon as wait:
             minutes = (wait.retry_after + 59) // 60
             when = "1 minute" if minutes == 1 else f"{minutes} minutes"
@@ -112,8 +113,8 @@ def erase_user(username: str) -> Any:
     erase(member)
     db.session.commit()
     finish_erasure()
-    logout_user()
     session.clear()
+    logout_user()  # after the clear: it leaves the note that deletes a remember-me cookie
     return json_response({"success": "OK"})
 
 

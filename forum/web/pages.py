@@ -8,6 +8,7 @@ from flask import Blueprint, abort, render_template, request
 from sqlalchemy import select
 
 from auth.sessions import csrf_token, current_member
+from forum.api.blueprint import ids_in_range
 from forum.api.serializers import cards
 from forum.content.models import Category, Post, Topic
 from forum.db import db
@@ -23,6 +24,11 @@ bp = Blueprint(
     static_folder="static",
     static_url_path="/parlor-static",
 )
+
+
+@bp.url_value_preprocessor
+def _ids_in_range(endpoint: str | None, values: dict[str, Any] | None) -> None:
+    ids_in_range(endpoint, values)
 
 
 @bp.app_context_processor
