@@ -28,6 +28,7 @@ from jsonschema import Draft202012Validator
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
+from forum.api import openapi_paths
 from forum.content import likes
 from forum.content.models import Post
 from forum.db import db
@@ -195,39 +196,9 @@ CORE: dict[str, list[str]] = {
 }
 CORE["GET /users/{username}.json"] = CORE["GET /u/{username}.json"]
 
-# Field name -> types also accepted wherever Discourse's schema has that field, and why.
-# Each is what Discourse itself sends, contradicting its generated description.
-ERRATA: dict[str, tuple[list[str], str]] = {
-    "reply_to_post_number": (
-        ["integer"],
-        "typed string|null, but it is an integer column that Discourse sends as a number",
-    ),
-    "liked": (
-        ["boolean", "null"],
-        "topic-list items: boolean in /latest.json, string|null in /c/{slug}/{id}.json; "
-        "Discourse sends the viewer's flag, or null without one",
-    ),
-    "bookmarked": (
-        ["boolean", "null"],
-        "topic-list items: boolean in /latest.json, string|null in /c/{slug}/{id}.json",
-    ),
-    "permission": (
-        ["null"],
-        "categories: integer in GET /categories.json but integer|null in POST; Discourse "
-        "sets it only for a signed-in viewer (CategoryList), so visitors get null",
-    ),
-    "more_posts": (
-        ["boolean"],
-        "search: typed string|null from an example with null; Discourse's Search sets it "
-        "to true when there are more posts than a page",
-    ),
-    "more_full_page_results": (["boolean"], "search: as more_posts"),
-    "image_url": (
-        ["null"],
-        "topic-list items: string in /latest.json but string|null in /c/{slug}/{id}.json "
-        "and /t/{id}.json; a topic without an image has null",
-    ),
-}
+# Where Discourse's description contradicts what Discourse sends: the one list, shared with
+# Parlor's own /openapi.json (forum/api/openapi_paths.py says why for each field).
+ERRATA = openapi_paths.ERRATA
 
 
 # --- Discourse's document, prepared -------------------------------------------------------

@@ -8,7 +8,6 @@ conversion of rules to paths.
 
 from __future__ import annotations
 
-import importlib.util
 import inspect
 import itertools
 import json
@@ -354,20 +353,6 @@ def test_parlor_answers_fit_their_documented_schemas(app, users, category_id, me
     )
     check(ada, "get", "/admin/screened-ips.{fmt}", "/admin/screened-ips.json")
     check(ada, "get", "/admin/audit-log.{fmt}", "/admin/audit-log.json")
-
-
-def test_errata_agree_with_the_discourse_schema_test():
-    """Discourse's description gets the same corrections here as in the test of §2."""
-    other = Path(__file__).with_name("test_discourse_schemas.py")
-    if not other.is_file():
-        pytest.skip("no test_discourse_schemas.py")
-    spec = importlib.util.spec_from_file_location("_discourse_schemas_errata", other)
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    theirs = {name: sorted(types) for name, (types, _why) in module.ERRATA.items()}
-    ours = {name: sorted(types) for name, (types, _why) in openapi_paths.ERRATA.items()}
-    assert ours == theirs
 
 
 def test_registered_by_the_forum_itself():

@@ -551,8 +551,8 @@ def shape(path: str) -> str:
 
 # Field name -> types added wherever Discourse's schema has that field, and why. Discourse
 # generates its schemas from example answers, so a field null in the example is typed
-# string|null even where Discourse (and Parlor) send a number. Kept equal to the list in
-# tests/test_discourse_schemas.py (a test compares them).
+# string|null even where Discourse (and Parlor) send a number. tests/test_discourse_schemas.py
+# validates Parlor's answers with the same list.
 ERRATA: dict[str, tuple[list[str], str]] = {
     "reply_to_post_number": (
         ["integer"],
