@@ -208,3 +208,24 @@ def count_queries(app: Flask) -> Callable[[], Any]:
             event.remove(engine, "before_cursor_execute", counter)
 
     return counting
+
+
+# The members as signed-in clients, for tests that talk to one by name.
+@pytest.fixture
+def alice(users: dict[str, int], member: Callable[[int], Member]) -> Member:
+    return member(users["alice"])
+
+
+@pytest.fixture
+def bob(users: dict[str, int], member: Callable[[int], Member]) -> Member:
+    return member(users["bob"])
+
+
+@pytest.fixture
+def mia(users: dict[str, int], member: Callable[[int], Member]) -> Member:
+    return member(users["mia"])
+
+
+@pytest.fixture
+def ada(users: dict[str, int], member: Callable[[int], Member]) -> Member:
+    return member(users["ada"])

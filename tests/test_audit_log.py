@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 import pytest
+from helpers import JSON_TYPE, at, ok
 from sqlalchemy import func, select, update
 
 from forum.content.models import Post, Topic
@@ -21,22 +22,11 @@ from forum.moderation.models import AuditEntry, ScreenedIP
 from forum.net import parse_ip
 from forum.users.models import User
 
-JSON_TYPE = "application/json; charset=utf-8"
 TITLE = "A topic that ends up in the audit log"
 RAW = "A post that is long enough to be accepted by the forum."
 MIA_IP = "192.0.2.200"
 ADA_IP = "2001:db8:ada::1"
 T0 = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
-
-
-def at(ip: str) -> dict[str, Any]:
-    return {"environ_base": {"REMOTE_ADDR": ip}}
-
-
-def ok(response: Any) -> Any:
-    assert response.status_code == 200, response.get_data(as_text=True)
-    assert response.content_type == JSON_TYPE
-    return response.get_json()
 
 
 def refused(response: Any, status: int) -> str:
@@ -54,26 +44,6 @@ def entry_count(app: Any) -> int:
 
 def read_log(ada: Any, **filters: Any) -> dict[str, Any]:
     return ok(ada.get("/admin/audit-log.json", query_string=filters))
-
-
-@pytest.fixture
-def alice(users, member):
-    return member(users["alice"])
-
-
-@pytest.fixture
-def bob(users, member):
-    return member(users["bob"])
-
-
-@pytest.fixture
-def mia(users, member):
-    return member(users["mia"])
-
-
-@pytest.fixture
-def ada(users, member):
-    return member(users["ada"])
 
 
 @pytest.fixture

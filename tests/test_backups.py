@@ -23,6 +23,7 @@ from typing import Any
 import pytest
 from conftest import Member, make_user
 from flask import Flask
+from helpers import at, ok
 from sqlalchemy import create_engine, func, make_url, select, text
 
 from forum.content.categories import create_category
@@ -87,15 +88,6 @@ def is_sqlite(app: Flask) -> bool:
 
 def cli(app: Flask, *args: str, input: str | None = None) -> Any:
     return app.test_cli_runner().invoke(args=["forum", *args], input=input)
-
-
-def ok(response: Any) -> Any:
-    assert response.status_code == 200, response.get_data(as_text=True)
-    return response.get_json()
-
-
-def at(ip: str) -> dict[str, Any]:
-    return {"environ_base": {"REMOTE_ADDR": ip}}
 
 
 def backups(app: Flask) -> list[Path]:

@@ -3,6 +3,7 @@
 import ipaddress
 
 import pytest
+from helpers import JSON_TYPE
 from sqlalchemy import select, text
 
 from forum.content import posting
@@ -11,7 +12,6 @@ from forum.db import db, ip_from_bytes, ip_to_bytes
 from forum.net import TrustedProxies, client_ip, parse_ip
 from forum.users.models import User
 
-JSON_TYPE = "application/json; charset=utf-8"
 TITLE = "Where did this post come from?"
 RAW = "A post whose address we are checking."
 PROXIES = TrustedProxies.parse("10.0.0.0/8, fd00::/8")

@@ -10,6 +10,7 @@ import re
 from html.parser import HTMLParser
 
 import pytest
+from helpers import JSON_TYPE, at, ok
 from sqlalchemy import func, select, update
 
 from forum.content import likes, posting
@@ -18,7 +19,6 @@ from forum.content.slug import slugify
 from forum.db import db
 from forum.users.models import User
 
-JSON_TYPE = "application/json; charset=utf-8"
 TITLE = "Testing the topic creation API"
 RAW = "The first post of this topic, long enough to be accepted."
 REPLY = "A reply that is long enough to be accepted."
@@ -28,17 +28,6 @@ EDIT_IP = "198.51.100.77"
 
 
 # --- helpers -------------------------------------------------------------------------------
-
-
-def at(ip):
-    """Request keyword arguments that make the test client connect from `ip`."""
-    return {"environ_base": {"REMOTE_ADDR": ip}}
-
-
-def ok(response):
-    assert response.status_code == 200, response.get_data(as_text=True)
-    assert response.content_type == JSON_TYPE
-    return response.get_json()
 
 
 def refused(response, status, error_type=None):
@@ -110,21 +99,6 @@ def post_ids_of(app, topic_id):
                 select(Post.id).where(Post.topic_id == topic_id).order_by(Post.post_number)
             )
         )
-
-
-@pytest.fixture
-def alice(users, member):
-    return member(users["alice"])
-
-
-@pytest.fixture
-def bob(users, member):
-    return member(users["bob"])
-
-
-@pytest.fixture
-def mia(users, member):
-    return member(users["mia"])
 
 
 @pytest.fixture

@@ -24,6 +24,7 @@ from typing import Any
 
 import pytest
 from flask import Flask
+from helpers import JSON_TYPE
 from jsonschema import Draft202012Validator
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
@@ -39,7 +40,6 @@ from forum.users.models import User
 OPENAPI = Path(__file__).resolve().parent / "data" / "discourse-api" / "openapi.json"
 SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "discourse-api" / "openapi.json"
 DOC_URI = "urn:discourse:openapi"
-JSON_TYPE = "application/json; charset=utf-8"
 
 # route (method and Parlor's path) -> Discourse's path and method whose schema it answers with
 TWINS: dict[str, tuple[str, str]] = {

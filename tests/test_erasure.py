@@ -22,6 +22,7 @@ from conftest import Member, make_user
 from flask import Flask
 from flask.testing import FlaskClient
 from flask_migrate import upgrade
+from helpers import JSON_TYPE, at, ok
 from sqlalchemy import func, select
 from test_signin import GITHUB_ID, FakeGitHub, sign_in
 
@@ -32,8 +33,6 @@ from forum.moderation.models import AuditEntry
 from forum.privacy.erasure import anonymous_user, erase
 from forum.timeutil import iso, utcnow
 from forum.users.models import ANONYMOUS_USERNAME, Avatar, SignInEvent, User
-
-JSON_TYPE = "application/json; charset=utf-8"
 
 ALICE_IP = "203.0.113.5"
 ALICE_EDIT_IP = "203.0.113.66"
@@ -53,16 +52,6 @@ REPLY = "A reply that is long enough to be accepted here."
 
 
 # --- helpers -------------------------------------------------------------------------------
-
-
-def at(ip: str) -> dict[str, Any]:
-    return {"environ_base": {"REMOTE_ADDR": ip}}
-
-
-def ok(response: Any) -> Any:
-    assert response.status_code == 200, response.get_data(as_text=True)
-    assert response.content_type == JSON_TYPE
-    return response.get_json()
 
 
 def refused(response: Any, status: int, error_type: str | None = None) -> dict[str, Any]:

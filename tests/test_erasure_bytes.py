@@ -21,6 +21,7 @@ from typing import Any
 import pytest
 from conftest import Member, make_user
 from flask import Flask
+from helpers import at, ok
 from sqlalchemy import (
     JSON,
     BigInteger,
@@ -74,15 +75,6 @@ def target(app: Flask, make_app: Any, db_url: str, tmp_path: Path) -> Iterator[F
     with fresh.app_context():
         db.session.remove()
         db.engine.dispose()
-
-
-def at(ip: str) -> dict[str, Any]:
-    return {"environ_base": {"REMOTE_ADDR": ip}}
-
-
-def ok(response: Any) -> Any:
-    assert response.status_code == 200, response.get_data(as_text=True)
-    return response.get_json()
 
 
 def seed(app: Flask) -> dict[str, int]:

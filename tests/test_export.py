@@ -23,6 +23,7 @@ from typing import Any
 import pytest
 from conftest import Member
 from flask import Flask
+from helpers import at, ok
 from PIL import Image
 from sqlalchemy import JSON, Boolean, Integer, LargeBinary, String, func, select, update
 
@@ -76,15 +77,6 @@ def png(colour: tuple[int, int, int], size: tuple[int, int] = (40, 40)) -> bytes
     out = io.BytesIO()
     Image.new("RGB", size, colour).save(out, format="PNG")
     return out.getvalue()
-
-
-def at(ip: str) -> dict[str, Any]:
-    return {"environ_base": {"REMOTE_ADDR": ip}}
-
-
-def ok(response: Any) -> Any:
-    assert response.status_code == 200, response.get_data(as_text=True)[:500]
-    return response.get_json()
 
 
 def download(client: Any, username: str) -> Any:

@@ -15,6 +15,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 import responses
 from conftest import GITHUB, GITHUB_API, make_user
+from helpers import JSON_TYPE, at, ok
 from sqlalchemy import func, select
 
 from forum.content.models import Like, Post, Topic
@@ -23,23 +24,12 @@ from forum.moderation.hide import PLACEHOLDER
 from forum.moderation.models import AuditEntry
 from forum.users.models import SignInEvent, User
 
-JSON_TYPE = "application/json; charset=utf-8"
 TITLE = "A topic the moderators will look at"
 RAW = "The first post of this topic, long enough to be accepted."
 SPAM = "Buy cheap watches at the corner shop, best prices in town!"
 REPLY = "A harmless reply that is long enough to be accepted."
 UNTIL = "2031-01-02T03:04:00Z"
 REASON = "Posting the same link in every topic"
-
-
-def at(ip: str) -> dict[str, Any]:
-    return {"environ_base": {"REMOTE_ADDR": ip}}
-
-
-def ok(response: Any) -> Any:
-    assert response.status_code == 200, response.get_data(as_text=True)
-    assert response.content_type == JSON_TYPE
-    return response.get_json()
 
 
 def refused(response: Any, status: int) -> str:
@@ -54,26 +44,6 @@ def refused(response: Any, status: int) -> str:
 def audit_actions(app: Any) -> list[str]:
     with app.app_context():
         return list(db.session.scalars(select(AuditEntry.action).order_by(AuditEntry.id)))
-
-
-@pytest.fixture
-def alice(users, member):
-    return member(users["alice"])
-
-
-@pytest.fixture
-def bob(users, member):
-    return member(users["bob"])
-
-
-@pytest.fixture
-def mia(users, member):
-    return member(users["mia"])
-
-
-@pytest.fixture
-def ada(users, member):
-    return member(users["ada"])
 
 
 @pytest.fixture

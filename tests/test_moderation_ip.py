@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 from conftest import make_user
+from helpers import JSON_TYPE, at, ok
 from sqlalchemy import event, select, update
 
 from forum.content import posting
@@ -20,7 +21,6 @@ from forum.db import db
 from forum.moderation.ip_uses import rebuild
 from forum.users.models import SignInEvent, User
 
-JSON_TYPE = "application/json; charset=utf-8"
 RAW = "A post that is long enough to be accepted by the forum."
 
 A4 = "203.0.113.5"  # alice, twice
@@ -33,16 +33,6 @@ SIGN_IN = "192.0.2.50"  # alice signs in from here, never posts from it
 ELSEWHERE = "100.64.7.7"  # nobody posted from here
 
 T0 = datetime(2024, 3, 1, 10, 0, tzinfo=UTC)
-
-
-def at(ip: str) -> dict[str, Any]:
-    return {"environ_base": {"REMOTE_ADDR": ip}}
-
-
-def ok(response: Any) -> Any:
-    assert response.status_code == 200, response.get_data(as_text=True)
-    assert response.content_type == JSON_TYPE
-    return response.get_json()
 
 
 def refused(response: Any, status: int) -> list[str]:
@@ -138,16 +128,6 @@ def scene(app, users, carol, member, category_id):
         "carol_topic": other["topic_id"],
         "users": {**users, "carol": carol},
     }
-
-
-@pytest.fixture
-def mia(users, member):
-    return member(users["mia"])
-
-
-@pytest.fixture
-def ada(users, member):
-    return member(users["ada"])
 
 
 # --- a post's IP, on request ----------------------------------------------------------------

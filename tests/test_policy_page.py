@@ -11,10 +11,9 @@ from pathlib import Path
 
 import pytest
 from flask import Flask
+from helpers import JSON_TYPE
 
 from forum.db import db
-
-JSON_TYPE = "application/json; charset=utf-8"
 
 
 def front_matter(path: str) -> tuple[dict[str, str], str]:

@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 import responses
 from flask import Flask
+from helpers import JSON_TYPE
 from sqlalchemy import select
 from test_signin import GITHUB_ID, FakeGitHub, current, remember_cookie_name, sign_in
 
@@ -21,7 +22,6 @@ from forum.db import db
 from forum.timeutil import utcnow
 from forum.users.models import User
 
-JSON_TYPE = "application/json; charset=utf-8"
 PRIVATE_KEYS = (
     "email",
     "first_name",

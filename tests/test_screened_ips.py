@@ -11,26 +11,16 @@ from typing import Any
 
 import pytest
 import responses
+from helpers import JSON_TYPE, at, ok
 from sqlalchemy import func, select
 
 from forum.content.models import Post, PostEdit
 from forum.db import db
 from forum.moderation.models import ScreenedIP
 
-JSON_TYPE = "application/json; charset=utf-8"
 TITLE = "A topic from somewhere on the internet"
 RAW = "A post that is long enough to be accepted by the forum."
 FARM = "198.51.100.0/24"
-
-
-def at(ip: str) -> dict[str, Any]:
-    return {"environ_base": {"REMOTE_ADDR": ip}}
-
-
-def ok(response: Any) -> Any:
-    assert response.status_code == 200, response.get_data(as_text=True)
-    assert response.content_type == JSON_TYPE
-    return response.get_json()
 
 
 def refused(response: Any, status: int) -> str:
@@ -40,21 +30,6 @@ def refused(response: Any, status: int) -> str:
     assert set(body) == {"errors", "error_type"}, body
     assert body["errors"] and all(isinstance(e, str) and e for e in body["errors"])
     return " ".join(body["errors"])
-
-
-@pytest.fixture
-def alice(users, member):
-    return member(users["alice"])
-
-
-@pytest.fixture
-def mia(users, member):
-    return member(users["mia"])
-
-
-@pytest.fixture
-def ada(users, member):
-    return member(users["ada"])
 
 
 @pytest.fixture

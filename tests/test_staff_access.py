@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 from conftest import make_user
+from helpers import at, ok
 from PIL import Image
 from sqlalchemy import func, select
 from werkzeug.routing import Rule
@@ -56,15 +57,6 @@ EMAILS = {
     "mia": "mia.private@example.com",
     "ada": "ada.private@example.com",
 }
-
-
-def at(ip: str) -> dict[str, Any]:
-    return {"environ_base": {"REMOTE_ADDR": ip}}
-
-
-def ok(response: Any) -> Any:
-    assert response.status_code == 200, response.get_data(as_text=True)
-    return response.get_json()
 
 
 @pytest.fixture
