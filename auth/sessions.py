@@ -91,39 +91,34 @@ def current_member() -> User | None:
     return current_user if current_user.is_authenticated else None  # type: ignore[return-value]
 
 
-def member_required(view: F) -> F:
-    """Signed-in members only: 403 `not_logged_in` otherwise (as Discourse answers)."""
-
-    @wraps(view)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        if not current_user.is_authenticated:
-            abort(403, description="not_logged_in")
-        return view(*args, **kwargs)
-
-    return wrapper  # type: ignore[return-value]
+_ROLE_CHECKS: dict[str, Callable[[User], bool]] = {
+    "member": lambda user: True,
+    "staff": lambda user: user.is_staff,
+    "admin": lambda user: user.is_admin,
+}
 
 
-def staff_required(view: F) -> F:
-    """Moderators and admins; members get 403, visitors 403 `not_logged_in`."""
+def requires(role: str) -> Callable[[F], F]:
+    """Only signed-in members holding `role` (member, staff, admin): visitors get 403
+    `not_logged_in`, as Discourse answers, and members without the role 403. The role is
+    left on the view as `parlor_role`, for /openapi.json to say who may call it."""
+    allowed = _ROLE_CHECKS[role]
 
-    @wraps(view)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        if not current_user.is_authenticated:
-            abort(403, description="not_logged_in")
-        if not current_user.is_staff:
-            abort(403, description="staff_only")
-        return view(*args, **kwargs)
+    def decorate(view: F) -> F:
+        @wraps(view)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            if not current_user.is_authenticated:
+                abort(403, description="not_logged_in")
+            if not allowed(current_user):
+                abort(403, description=f"{role}_only")
+            return view(*args, **kwargs)
 
-    return wrapper  # type: ignore[return-value]
+        wrapper.parlor_role = role  # type: ignore[attr-defined]
+        return wrapper  # type: ignore[return-value]
+
+    return decorate
 
 
-def admin_required(view: F) -> F:
-    @wraps(view)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        if not current_user.is_authenticated:
-            abort(403, description="not_logged_in")
-        if not current_user.is_admin:
-            abort(403, description="admin_only")
-        return view(*args, **kwargs)
-
-    return wrapper  # type: ignore[return-value]
+member_required = requires("member")
+staff_required = requires("staff")
+admin_required = requires("admin")

@@ -63,13 +63,10 @@ TAGS = [
     {"name": "meta", "description": "This description and the health check"},
 ]
 
-# The decorators of auth.sessions, found by the code objects of their wrappers.
-ROLES = {"member_required": "member", "staff_required": "staff", "admin_required": "admin"}
 ROLE_NOTES = {
     "member": "Signed-in members only.",
     "staff": "Moderators and admins only.",
     "admin": "Admins only.",
-    "signed_in": "Signed-in only.",
 }
 
 DESCRIPTION = """\
@@ -290,22 +287,15 @@ def _area(blueprint: str, func: Callable[..., Any]) -> str:
 
 
 def _role(view: Callable[..., Any]) -> str | None:
-    """Who may call the view, from the `*_required` decorators around it."""
-    found: list[str] = []
+    """Who may call the view: the `parlor_role` that `auth.sessions.requires` leaves on it
+    (`functools.wraps` carries it outwards through other decorators)."""
+    found: set[str] = set()
     layer: Any = view
     while layer is not None:
-        code = getattr(layer, "__code__", None)
-        # functools.wraps copies __qualname__ but not the code's: "staff_required.<locals>..."
-        name = getattr(code, "co_qualname", "").split(".<locals>", 1)[0]
-        if name in ROLES:
-            found.append(ROLES[name])
-        elif name.endswith("_required"):
-            found.append("signed_in")
+        if role := getattr(layer, "parlor_role", None):
+            found.add(role)
         layer = getattr(layer, "__wrapped__", None)
-    for role in ("admin", "staff", "member", "signed_in"):
-        if role in found:
-            return role
-    return None
+    return next((r for r in ("admin", "staff", "member") if r in found), None)
 
 
 def _security(method: str, role: str | None) -> list[dict[str, list[str]]]:
