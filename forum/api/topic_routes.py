@@ -92,16 +92,27 @@ def category_topics(category_id: int, slug: str | None = None) -> Any:
     return _topic_list(category.id, "api.category_topics", category_id=category.id)
 
 
-def _load_posts(
-    topic: Topic, viewer: User | None, post_ids: list[int]
-) -> tuple[list[Post], dict[int, Card], set[int]]:
-    """These posts of the topic, their authors' cards and the viewer's likes: 3 queries."""
-    query = select(Post).where(Post.topic_id == topic.id, Post.id.in_(post_ids))
+def _visible_posts(topic: Topic, viewer: User | None) -> Any:
+    """The topic's posts the viewer may see: deleted ones are for staff."""
+    visible = Post.topic_id == topic.id
     if not (viewer and viewer.is_staff):
-        query = query.where(Post.deleted_at.is_(None))
+        visible = visible & Post.deleted_at.is_(None)
+    return visible
+
+
+def _stream_posts(
+    topic: Topic, viewer: User | None, post_ids: list[int]
+) -> tuple[list[dict[str, Any]], dict[int, Card]]:
+    """These posts of the topic as `post_stream.posts`, and the cards of their authors and
+    of the topic's creator and last poster: 3 queries, whatever the number of posts."""
+    query = select(Post).where(_visible_posts(topic, viewer), Post.id.in_(post_ids))
     posts = list(db.session.scalars(query.order_by(Post.post_number)))
     people = cards({p.user_id for p in posts} | {topic.user_id, topic.last_post_user_id})
-    return posts, people, liked_post_ids(viewer, [p.id for p in posts])
+    liked = liked_post_ids(viewer, [p.id for p in posts])
+    return [
+        post_json(p, topic, people[p.user_id], viewer, p.id in liked, in_topic_view=True)
+        for p in posts
+    ], people
 
 
 def load_topic(topic_id: int) -> Topic:
@@ -123,24 +134,10 @@ def topic_posts(topic_id: int) -> Any:
         raise ContentError(f"at most {MAX_POST_IDS} post_ids[] at once")
     ids = [int_param({"post_ids[]": v}, "post_ids[]") for v in raw_ids]
     if not raw_ids:
-        first = select(Post.id).where(Post.topic_id == topic.id)
-        if not (viewer and viewer.is_staff):
-            first = first.where(Post.deleted_at.is_(None))
+        first = select(Post.id).where(_visible_posts(topic, viewer))
         ids = list(db.session.scalars(first.order_by(Post.post_number).limit(POSTS_CHUNK)))
-    posts, people, liked = _load_posts(topic, viewer, [i for i in ids if i is not None])
-    return json_response(
-        {
-            "post_stream": {
-                "posts": [
-                    post_json(
-                        p, topic, people[p.user_id], viewer, p.id in liked, in_topic_view=True
-                    )
-                    for p in posts
-                ]
-            },
-            "id": topic.id,
-        }
-    )
+    posts, _ = _stream_posts(topic, viewer, [i for i in ids if i is not None])
+    return json_response({"post_stream": {"posts": posts}, "id": topic.id})
 
 
 @bp.get("/t/<int:topic_id>.json")
@@ -149,25 +146,16 @@ def topic(topic_id: int, slug: str | None = None) -> Any:
     """The topic, its first 20 posts, and the `stream` of every post id (as Discourse)."""
     viewer = current_member()
     topic = load_topic(topic_id)
-    visible = Post.topic_id == topic.id
-    if not (viewer and viewer.is_staff):
-        visible = visible & Post.deleted_at.is_(None)
     authored = db.session.execute(
-        select(Post.id, Post.user_id).where(visible).order_by(Post.post_number)
+        select(Post.id, Post.user_id)
+        .where(_visible_posts(topic, viewer))
+        .order_by(Post.post_number)
     ).all()
     stream = [post_id for post_id, _ in authored]
-    posts, people, liked = _load_posts(topic, viewer, stream[:POSTS_CHUNK])
+    posts, people = _stream_posts(topic, viewer, stream[:POSTS_CHUNK])
     return json_response(
         {
-            "post_stream": {
-                "posts": [
-                    post_json(
-                        p, topic, people[p.user_id], viewer, p.id in liked, in_topic_view=True
-                    )
-                    for p in posts
-                ],
-                "stream": stream,
-            },
+            "post_stream": {"posts": posts, "stream": stream},
             "timeline_lookup": [],
             "suggested_topics": [],
             "tags": [],
