@@ -34,15 +34,16 @@ run: $(INSTALLED)
 test: $(INSTALLED)
 	$(BIN)/pytest -q
 
-# Benchmarks print tables of ratios; BENCH_POSTGRESQL=postgresql://user@host/db adds PostgreSQL
-# (a scratch database is created on that server and dropped).
+# Benchmarks print tables of ratios and write bench/RESULTS.md; BENCH_QUICK=1 for a run of a
+# few minutes; BENCH_POSTGRESQL=postgresql://user@host/db adds PostgreSQL (a scratch database is
+# created on that server and dropped). The HTTP benchmark needs wrk (Debian's package).
 BENCH_POSTGRESQL ?=
 BENCH_PG := $(if $(BENCH_POSTGRESQL),--postgresql $(BENCH_POSTGRESQL))
 
 bench: $(INSTALLED)
-	$(BIN)/python bench/ip_lookup.py $(BENCH_PG)
-	$(BIN)/python bench/export.py
-	$(BIN)/python bench/erasure.py $(BENCH_PG)
+	@command -v wrk >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq wrk; } \
+		|| { echo "make bench needs wrk: apt-get install wrk (as root)"; exit 1; }
+	$(BIN)/python bench/report.py $(BENCH_PG)
 
 lint: $(INSTALLED)
 	$(BIN)/ruff check .

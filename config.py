@@ -85,7 +85,12 @@ def settings(
         "TRUSTED_PROXIES": environ.get("TRUSTED_PROXIES", ""),
         "RATELIMIT_ENABLED": _bool(environ.get("RATELIMIT_ENABLED"), not testing),
         "RATELIMIT_STORAGE_URI": environ.get("RATELIMIT_STORAGE_URI", "memory://"),
+        # Keys in a shared Redis start with it (tests use one per run).
+        "RATELIMIT_KEY_PREFIX": environ.get("RATELIMIT_KEY_PREFIX") or "parlor",
+        # JSON overrides of the limits in forum/ratelimits.py, e.g. {"post": {"member": "..."}}.
+        "RATELIMIT_RULES": environ.get("RATELIMIT_RULES", ""),
         "ACCESS_LOG": environ.get("ACCESS_LOG", ""),
+        "ERROR_LOG": environ.get("ERROR_LOG", "-"),
         "ACCESS_LOG_RETENTION_DAYS": _int(environ, "ACCESS_LOG_RETENTION_DAYS", 14),
         "POST_IP_RETENTION_DAYS": _int(environ, "POST_IP_RETENTION_DAYS", 0),
         "SIGNIN_RETENTION_DAYS": _int(environ, "SIGNIN_RETENTION_DAYS", 90),

@@ -27,6 +27,7 @@ from forum.db import db, write_transaction
 from forum.moderation.screening import ensure_not_blocked
 from forum.moderation.suspend import suspension_message
 from forum.net import request_ip
+from forum.ratelimits import limited
 from forum.users.models import User
 
 bp = Blueprint("auth", __name__, template_folder="templates")
@@ -54,6 +55,7 @@ def _callback_url() -> str:
 
 
 @bp.get("/auth/github/login")
+@limited("signin")
 def login() -> Any:
     gh = GitHubSettings.from_config(current_app.config)
     if not gh.client_id:
@@ -73,6 +75,7 @@ def login() -> Any:
 
 
 @bp.get("/auth/github/callback")
+@limited("signin")
 def callback() -> Any:
     # Popped first: whatever happens next, this state can never be used again.
     pending = session.pop(PENDING_KEY, None)
@@ -181,6 +184,10 @@ FAILURES: dict[str, tuple[str, str]] = {
     "unavailable": (
         "GitHub is not available right now.",
         "Nothing was stored. Please try again in a few minutes.",
+    ),
+    "too_many_attempts": (
+        "Too many sign-in attempts from your address.",
+        "Nothing was stored. Please wait a little, then sign in again.",
     ),
     "ip_blocked": (
         "Your IP address is blocked from signing in on this forum.",

@@ -8,13 +8,14 @@ database (goal: at most 3x), since absolute times on a shared machine drift.
 
     .venv/bin/python bench/ip_lookup.py                    # both sizes, SQLite only
     .venv/bin/python bench/ip_lookup.py --postgresql postgresql://postgres@127.0.0.1/test
+    .venv/bin/python bench/ip_lookup.py --quick            # 10,000 and 100,000 posts
 """
 
 from __future__ import annotations
 
-import argparse
 import ipaddress
 import os
+import shutil
 import statistics
 import sys
 import tempfile
@@ -26,6 +27,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("PARLOR_ENV", "testing")
 
+import common
 import dataset
 from sqlalchemy import create_engine, select, text
 
@@ -77,7 +79,9 @@ def measure(app: Any, sample: Any) -> dict[str, float]:
         }
 
 
-def run(label: str, make_url: Callable[[int], str], sizes: list[int]) -> list[str]:
+def run(
+    label: str, make_url: Callable[[int], str], sizes: list[int], figures: list[dict[str, Any]]
+) -> list[str]:
     results: dict[int, dict[str, float]] = {}
     for size in sizes:
         started = time.perf_counter()
@@ -98,6 +102,9 @@ def run(label: str, make_url: Callable[[int], str], sizes: list[int]) -> list[st
             continue
         a, b = results[small][name], results[large][name]
         lines.append(f"| {label} | {name} | {a:.2f} | {b:.2f} | {b / a:.2f}x |")
+        figures.append(
+            {"database": label, "lookup": name, "small_ms": a, "large_ms": b, "ratio": b / a}
+        )
     lines.append(
         f"| {label} | (heavy account's posts) | {results[small]['_heavy_posts']:,} "
         f"| {results[large]['_heavy_posts']:,} | |"
@@ -106,14 +113,18 @@ def run(label: str, make_url: Callable[[int], str], sizes: list[int]) -> list[st
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--sizes", default="10000,1000000")
-    parser.add_argument("--postgresql", help="a PostgreSQL URL whose server may host a "
-                        "scratch database (created and dropped here)")  # fmt: skip
+    parser = common.parser(__doc__)
+    parser.add_argument("--sizes", help="post counts, small and large (10000,1000000; "
+                        "quick: 10000,100000)")  # fmt: skip
     args = parser.parse_args()
-    sizes = [int(s) for s in args.sizes.split(",")]
+    default = "10000,100000" if args.quick else "10000,1000000"
+    sizes = [int(s) for s in (args.sizes or default).split(",")]
     scratch = Path(tempfile.mkdtemp(prefix="parlor-bench-"))
-    lines = run("SQLite", lambda n: f"sqlite:///{scratch}/posts-{n}.sqlite3", sizes)
+    figures: list[dict[str, Any]] = []
+    try:
+        lines = run("SQLite", lambda n: f"sqlite:///{scratch}/posts-{n}.sqlite3", sizes, figures)
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
     if args.postgresql:
         admin = create_engine(args.postgresql, isolation_level="AUTOCOMMIT")
         name = f"parlor_bench_{os.getpid()}"
@@ -121,7 +132,7 @@ def main() -> None:
             conn.execute(text(f'CREATE DATABASE "{name}"'))
         try:
             base = args.postgresql.rsplit("/", 1)[0]
-            lines += run("PostgreSQL", lambda n: f"{base}/{name}", sizes)
+            lines += run("PostgreSQL", lambda n: f"{base}/{name}", sizes, figures)
         finally:
             with admin.connect() as conn:
                 conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
@@ -129,6 +140,7 @@ def main() -> None:
     print(f"| database | median of {RUNS} | {small} posts (ms) | {large} posts (ms) | ratio |")
     print("|---|---|---|---|---|")
     print("\n".join(lines))
+    common.write_json(args.json, {"sizes": sizes, "runs": RUNS, "lookups": figures})
 
 
 if __name__ == "__main__":

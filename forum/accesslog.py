@@ -71,14 +71,14 @@ def init_access_log(app: Flask, blueprints: frozenset[str] | None) -> None:
             "method": request.method,
             "path": request.path + (f"?{redact_query(query)}" if query else ""),
             "status": response.status_code,
-            "user_id": _user_id(),
+            "user_id": request_user_id(),
             "duration_ms": round((time.perf_counter() - started) * 1000, 2),
         }
         logger.info(json.dumps(entry, ensure_ascii=False))
         return response
 
 
-def _user_id() -> int | None:
+def request_user_id() -> int | None:
     # The member the request ran as, without loading them just for the log.
     user = g.get("_login_user")
     if user is not None and getattr(user, "is_authenticated", False):

@@ -136,9 +136,14 @@ def backup_command() -> None:
     """Take a consistent online snapshot of the database into BACKUP_DIR."""
     from flask import current_app
 
-    from forum.privacy.backups import backup
+    from forum.privacy.backups import BackupError, backup
 
-    backup(current_app.config["BACKUP_DIR"], progress=click.echo)
+    try:
+        backup(current_app.config["BACKUP_DIR"], progress=click.echo)
+    except BackupError as exc:
+        raise click.ClickException(
+            f"{exc}. Nothing was written; earlier backups are untouched."
+        ) from None
 
 
 @forum_cli.command("restore")

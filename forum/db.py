@@ -145,8 +145,10 @@ def configure_engine(engine: Engine) -> None:
 
 def init_db(app: Flask) -> None:
     url = app.config["SQLALCHEMY_DATABASE_URI"]
+    options = app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {})
+    # A failed statement's values (e-mail addresses, IPs) stay out of error messages and logs.
+    options.setdefault("hide_parameters", True)
     if url.startswith("sqlite"):
-        options = app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {})
         options.setdefault("connect_args", {}).setdefault("timeout", 10)
         if url.startswith("sqlite:///") and ":memory:" not in url:
             from pathlib import Path

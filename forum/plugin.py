@@ -47,6 +47,9 @@ def init_app(app: Flask, url_prefix: str | None = None) -> None:
 
     init_db(app)
     Migrate(app, db, directory=str(MIGRATIONS_DIR), render_as_batch=True)
+    from forum.unavailable import install_on_parlor
+
+    install_on_parlor()  # 503 when the database is down; before any blueprint is registered
     init_auth(app, url_prefix=prefix or None)
 
     # Imported here so that the models and routes register only when the forum is used.
@@ -54,7 +57,7 @@ def init_app(app: Flask, url_prefix: str | None = None) -> None:
     from forum.api.blueprint import bp as api_bp
     from forum.cli import forum_cli
     from forum.users.avatars import bp as avatars_bp
-    from forum.web.pages import bp as web_bp
+    from forum.web import bp as web_bp
 
     for bp in (api_bp, avatars_bp, web_bp):
         app.register_blueprint(bp, url_prefix=prefix or None)
@@ -67,3 +70,12 @@ def init_app(app: Flask, url_prefix: str | None = None) -> None:
 
     ours = frozenset({"api", "avatars", "web", "auth"})
     init_access_log(app, None if app.config.get("PARLOR_STANDALONE") else ours)
+    from forum.errorlog import init_error_log
+    from forum.headers import init_headers
+
+    init_error_log(app)
+
+    init_headers(app, None if app.config.get("PARLOR_STANDALONE") else ours)
+    from forum.ratelimits import init_ratelimits
+
+    init_ratelimits(app)  # last: it wraps the views the blueprints registered

@@ -3,18 +3,20 @@ process, driven like a script (or a browser without JavaScript) would drive them
 
 from __future__ import annotations
 
-import os
-import socket
-import subprocess
-import sys
 import threading
-import time
 from collections.abc import Iterator
-from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import requests
+from live import (
+    EMULATOR_CLIENT_ID,
+    EMULATOR_CLIENT_SECRET,
+    csrf,
+    emulator_process,
+    free_port,
+    sign_in_http,
+)
 from sqlalchemy import func, select
 from werkzeug.serving import make_server
 
@@ -23,49 +25,12 @@ from forum.db import db
 from forum.users.models import SignInEvent, User
 
 pytestmark = pytest.mark.e2e
-ROOT = Path(__file__).resolve().parent.parent
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _wait(url: str) -> None:
-    deadline = time.monotonic() + 15
-    while time.monotonic() < deadline:
-        try:
-            requests.get(url, timeout=1)
-            return
-        except requests.ConnectionError:
-            time.sleep(0.1)
-    raise RuntimeError(f"{url} did not come up")
 
 
 @pytest.fixture(scope="module")
 def emulator() -> Iterator[str]:
-    port = _free_port()
-    env = {
-        **os.environ,
-        "PARLOR_ENV": "testing",
-        "GITHUB_CLIENT_ID": "parlor-e2e",
-        "GITHUB_CLIENT_SECRET": "parlor-e2e-secret",
-    }
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "auth.emulator", "--host", "127.0.0.1", "--port", str(port)],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        _wait(url + "/avatars/octocat.png")
+    with emulator_process() as url:
         yield url
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
 
 
 @pytest.fixture(scope="module")
@@ -74,10 +39,10 @@ def live(app, make_app, emulator) -> Iterator[tuple[str, object]]:
     parlor = make_app(
         GITHUB_URL=emulator,
         GITHUB_API_URL=emulator,
-        GITHUB_CLIENT_ID="parlor-e2e",
-        GITHUB_CLIENT_SECRET="parlor-e2e-secret",
+        GITHUB_CLIENT_ID=EMULATOR_CLIENT_ID,
+        GITHUB_CLIENT_SECRET=EMULATOR_CLIENT_SECRET,
     )
-    port = _free_port()
+    port = free_port()
     server = make_server("127.0.0.1", port, parlor, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
@@ -88,27 +53,16 @@ def live(app, make_app, emulator) -> Iterator[tuple[str, object]]:
         thread.join(timeout=10)
 
 
-def _sign_in(base: str, login: str) -> requests.Session:
-    browser = requests.Session()
-    r = browser.get(f"{base}/auth/github/login", params={"login": login}, timeout=10)
-    assert r.status_code == 200, r.text
-    return browser
-
-
-def _csrf(browser: requests.Session, base: str) -> str:
-    return browser.get(f"{base}/session/csrf.json", timeout=10).json()["csrf"]
-
-
 def test_sign_in_post_reply_like_with_ips(live, category_id):
     base, parlor = live
-    octo = _sign_in(base, "octocat")
+    octo = sign_in_http(base, "octocat")
     me = octo.get(f"{base}/session/current.json", timeout=10)
     assert me.status_code == 200
     assert me.headers["Content-Type"] == "application/json; charset=utf-8"
     assert me.json()["current_user"]["username"] == "octocat"
     assert "octocat@example.com" not in me.text
 
-    token = _csrf(octo, base)
+    token = csrf(octo, base)
     r = octo.post(
         f"{base}/posts.json",
         data={
@@ -122,11 +76,11 @@ def test_sign_in_post_reply_like_with_ips(live, category_id):
     assert r.status_code == 200, r.text
     topic_id = r.json()["topic_id"]
 
-    mona = _sign_in(base, "mona")
+    mona = sign_in_http(base, "mona")
     r = mona.post(
         f"{base}/posts.json",
         json={"topic_id": topic_id, "raw": "A reply from the moderator, also long."},
-        headers={"X-CSRF-Token": _csrf(mona, base)},
+        headers={"X-CSRF-Token": csrf(mona, base)},
         timeout=10,
     )
     assert r.status_code == 200, r.text
@@ -176,8 +130,8 @@ def test_sign_in_post_reply_like_with_ips(live, category_id):
 
 def test_edit_records_its_own_ip(live, category_id):
     base, parlor = live
-    octo = _sign_in(base, "octocat")
-    token = _csrf(octo, base)
+    octo = sign_in_http(base, "octocat")
+    token = csrf(octo, base)
     r = octo.post(
         f"{base}/posts.json",
         headers={"X-CSRF-Token": token},
@@ -246,14 +200,14 @@ def test_browser_picks_account_on_the_emulator_page(live):
 
 def test_emulator_sets_no_cookie_so_parlor_session_survives(live, emulator):
     base, _ = live
-    browser = _sign_in(base, "hubot")
+    browser = sign_in_http(base, "hubot")
     assert {c.name for c in browser.cookies} == {"session"}
     assert requests.get(f"{emulator}/avatars/hubot.png", timeout=10).cookies.get_dict() == {}
 
 
 def test_avatar_is_served_by_parlor_not_github(live, emulator):
     base, _ = live
-    browser = _sign_in(base, "octocat")
+    browser = sign_in_http(base, "octocat")
     template = browser.get(f"{base}/session/current.json", timeout=10).json()["current_user"][
         "avatar_template"
     ]

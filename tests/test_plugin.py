@@ -77,3 +77,15 @@ def test_links_and_sign_in_use_the_prefix(host):
 def test_host_settings_win_over_parlor_defaults(host):
     assert host.config["SECRET_KEY"] == "host-secret"
     assert host.config["GITHUB_URL"] == "https://github.test"
+
+
+def test_parlor_security_headers_cover_only_its_own_routes(host):
+    client = host.test_client()
+    page = client.get("/forum/")
+    assert page.status_code == 200
+    csp = page.headers["Content-Security-Policy"]
+    assert "default-src 'none'" in csp and "frame-ancestors 'none'" in csp
+    assert "form-action 'self' https://github.test" in csp  # the sign-in redirect
+    assert page.headers["X-Content-Type-Options"] == "nosniff"
+    host_page = client.get("/")
+    assert "Content-Security-Policy" not in host_page.headers

@@ -137,7 +137,7 @@ class _Store:
 
 _PAGE = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
-<title>{{ title }} · GitHub emulator</title>
+<title>{{ title }} · GitHub emulator</title><link rel="icon" href="data:,">
 <style>
 body{font-family:system-ui,sans-serif;max-width:34rem;margin:2rem auto;padding:0 1rem}
 ul{list-style:none;padding:0}li{display:flex;gap:.75rem;align-items:center;margin:.6rem 0}

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, abort, current_app, g, request
+from flask import Blueprint, abort, g, request
 from flask_login import current_user
 from werkzeug.exceptions import HTTPException, default_exceptions
 
@@ -16,6 +16,7 @@ from auth.sessions import UNSAFE_METHODS, csrf_ok, via_api_key
 from forum.api.responses import json_error
 from forum.content.errors import ContentError
 from forum.db import db
+from forum.errorlog import error_logger
 
 bp = Blueprint("api", __name__)
 
@@ -79,5 +80,5 @@ for _code in default_exceptions:
 @bp.errorhandler(Exception)
 def unexpected(exc: Exception) -> Any:
     db.session.rollback()
-    current_app.logger.exception("Unhandled error on %s %s", request.method, request.path)
+    error_logger().exception("Unhandled error on %s %s", request.method, request.path)
     return json_error(500, ["Something went wrong on our side; nothing was saved."], "server_error")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from html import escape
 from typing import Any
 
 from flask import request
@@ -43,7 +44,7 @@ def latest_posts() -> Any:
             post, topic, people[post.user_id], viewer, post.id in liked, include_raw=True
         )
         data.update(
-            topic_html_title=topic.title,
+            topic_html_title=escape(topic.title),
             category_id=topic.category_id,
             excerpt=_excerpt(data.get("raw", "")),
             truncated=len(data.get("raw", "")) > 200,
@@ -55,8 +56,10 @@ def latest_posts() -> Any:
 
 
 def _excerpt(raw: str) -> str:
+    """The start of a post's Markdown as HTML text: Discourse clients render `excerpt` and
+    `blurb` as HTML, so the member's text is escaped (after the cut, not inside an entity)."""
     text = " ".join(raw.split())
-    return text if len(text) <= 200 else text[:199] + "…"
+    return escape(text if len(text) <= 200 else text[:199] + "…")
 
 
 @bp.get("/search.json")

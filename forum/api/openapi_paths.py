@@ -108,6 +108,41 @@ REDIRECT = {
     }
 }
 SUCCESS = ok(ref("Success"))
+# The forum's pages (forum/web/reading.py, writing.py): pages count from 1; forms POST
+# form-encoded with `authenticity_token` and answer 303 to the post (post/redirect/get), or
+# the form again with the reason beside the field.
+PAGE_FROM_1 = query("page", {"type": "integer", "minimum": 1}, "Page number, from 1.")
+HTML = {"text/html": {"schema": STRING}}
+
+
+def page_form(**fields: Any) -> dict[str, Any]:
+    """A page form's body: its fields, plus the session's CSRF token."""
+    schema = _obj(["authenticity_token"], authenticity_token=STRING, **fields)
+    return {"required": True, "content": {"application/x-www-form-urlencoded": {"schema": schema}}}
+
+
+def page_write(done: str, refused: str = "A refusal, as a page") -> dict[str, Any]:
+    return {
+        "303": {"description": done, "headers": {"Location": {"schema": STRING}}},
+        "403": {"description": "Not signed in, no valid token, or not allowed", "content": HTML},
+        "404": {"description": "No such post or topic", "content": HTML},
+        "422": {"description": refused, "content": HTML},
+    }
+
+
+def page_answers(done: str | None = None, **refusals: str) -> dict[str, Any]:
+    """A member or staff page's answers: the page (or, given `done`, a 303 there), and
+    its refusals by status (`s403="..."`), each a page."""
+    answers = (
+        {"303": {"description": done, "headers": {"Location": {"schema": STRING}}}}
+        if done
+        else dict(HTML_PAGE)
+    )
+    for status, why in refusals.items():
+        answers[status.lstrip("s")] = {"description": why, "content": HTML}
+    return answers
+
+
 USER_REF = {
     "type": "object",
     "properties": {"id": {"type": "integer"}, "username": STRING},
@@ -351,6 +386,12 @@ BY_DISCOURSE: dict[str, dict[str, Any]] = {
     "put /t/{id}/status.json": {"description": "Parlor supports the `closed` status only."},
 }
 
+# Who the member and staff pages refuse (each refusal is a page).
+_NOT_YOURS = "Not signed in (a page offering to sign in), or someone else's page"
+_STAFF = "Not signed in (a page offering to sign in), or not staff"
+_ADMIN = "Not signed in (a page offering to sign in), or not an admin"
+_STALE_FORM = "; or the form's authenticity_token is missing or stale"
+
 # Per endpoint, or "endpoint METHOD" where the methods differ; applied last.
 BY_ENDPOINT: dict[str, dict[str, Any]] = {
     "api.current_session": {
@@ -455,10 +496,144 @@ BY_ENDPOINT: dict[str, dict[str, Any]] = {
         "tags": ["meta"],
         "responses": ok({"type": "object"}, "This description (OpenAPI 3.1)"),
     },
-    "web.home": {"summary": "The latest topics, as a page", "responses": HTML_PAGE},
+    "web.home": {
+        "summary": "The latest topics, as a page",
+        "parameters": [PAGE_FROM_1],
+        "responses": HTML_PAGE,
+    },
+    "web.latest": {"parameters": [PAGE_FROM_1]},
+    "web.category": {"parameters": [PAGE_FROM_1]},
     "web.topic": {
         "summary": "A topic, as a page",
         "parameters": [query("page", {"type": "integer", "minimum": 1}, "From 1.")],
+    },
+    "web.topic_by_id": {"parameters": [PAGE_FROM_1], "responses": REDIRECT},
+    "web.topic_post": {"responses": REDIRECT},
+    "web.search": {
+        "parameters": [query("q", STRING, "Words to find (2 to 200 characters)."), PAGE_FROM_1],
+        "responses": {
+            **HTML_PAGE,
+            "422": {"description": "Search words too short or too long", "content": HTML},
+        },
+    },
+    "web.new_topic GET": {"parameters": [query("category", STRING, "The category to preselect.")]},
+    "web.new_topic POST": {
+        "requestBody": page_form(title=STRING, category=STRING, raw=STRING),
+        "responses": page_write("To the new topic", "The form again, with what to fix"),
+    },
+    "web.reply": {
+        "requestBody": page_form(raw=STRING),
+        "responses": page_write("To the reply", "The topic again, with the reply to fix"),
+    },
+    "web.edit_post POST": {
+        "requestBody": page_form(raw=STRING, edit_reason=STRING),
+        "responses": page_write("To the post", "The form again, with what to fix"),
+    },
+    "web.delete_post": {
+        "requestBody": page_form(),
+        "responses": page_write("To the topic, or to its category when the topic went"),
+    },
+    "web.like_post": {"requestBody": page_form(), "responses": page_write("To the post")},
+    "web.unlike_post": {"requestBody": page_form(), "responses": page_write("To the post")},
+    "web.hide_post": {"requestBody": page_form(), "responses": page_write("To the post")},
+    "web.unhide_post": {"requestBody": page_form(), "responses": page_write("To the post")},
+    "web.close_topic": {"requestBody": page_form(), "responses": page_write("To the topic")},
+    "web.reopen_topic": {"requestBody": page_form(), "responses": page_write("To the topic")},
+    # The member's own pages (forum/web/account.py).
+    "web.preferences": {"responses": page_answers(s403=_NOT_YOURS)},
+    "web.update_preferences": {
+        "requestBody": page_form(
+            first_name=STRING,
+            last_name=STRING,
+            newsletter={"type": "string", "description": "Sent (any value) when ticked."},
+        ),
+        "responses": page_answers(
+            "To the preferences",
+            s403=_NOT_YOURS + _STALE_FORM,
+            s422="The form again, with what to fix",
+        ),
+    },
+    "web.sign_out": {
+        "requestBody": page_form(),
+        "responses": page_answers("To the latest topics", s403="Not signed in" + _STALE_FORM),
+    },
+    "web.sign_out_everywhere_page": {
+        "requestBody": page_form(),
+        "responses": page_answers(
+            "To the latest topics, signed out", s403=_NOT_YOURS + _STALE_FORM
+        ),
+    },
+    "web.delete_account": {"responses": page_answers(s403=_NOT_YOURS)},
+    "web.erase_account": {
+        "requestBody": page_form(confirm={"type": "string", "description": "Your username."}),
+        "responses": page_answers(
+            "To the page that says it is done",
+            s403=_NOT_YOURS + _STALE_FORM,
+            s422="The confirmation again: not the username, or the forum's last admin",
+        ),
+    },
+    # The staff desk (forum/web/staff.py).
+    "web.staff_desk": {"responses": page_answers(s403=_STAFF)},
+    "web.find_account": {
+        "parameters": [query("username", STRING, "The account to report on.", required=True)],
+        "responses": page_answers(
+            "To the account's IP report",
+            s403=_STAFF,
+            s404="The desk again: no such account",
+            s422="The desk again: no username",
+        ),
+    },
+    "web.ip_lookup": {
+        "parameters": [query("q", STRING, "An IP address or a CIDR range; none: the form."), PAGE],
+        "responses": page_answers(s403=_STAFF, s422="The form again: not an address or range"),
+    },
+    "web.post_ip": {"responses": page_answers(s403=_STAFF, s404="No such post")},
+    "web.staff_user": {"responses": page_answers(s403=_STAFF, s404="No such account")},
+    "web.suspend_account": {
+        "requestBody": page_form(
+            reason={"type": "string", "description": "Shown to the member."},
+            days={"type": "string", "description": "Whole days, 1 to 36500."},
+        ),
+        "responses": page_answers(
+            "To the account's IP report",
+            s403=_STAFF + ", or not allowed to suspend this account" + _STALE_FORM,
+            s404="No such account",
+            s422="The form again, with what to fix",
+        ),
+    },
+    "web.unsuspend_account": {
+        "requestBody": page_form(),
+        "responses": page_answers(
+            "To the account's IP report",
+            s403=_STAFF + ", or not allowed to act on this account" + _STALE_FORM,
+            s404="No such account",
+        ),
+    },
+    "web.audit_log": {
+        "parameters": [
+            PAGE,
+            query("action", STRING, "Only entries of this action."),
+            query("actor", STRING, "Only entries by this username."),
+            query("subject", STRING, "Only entries about this username."),
+            query("since", STRING, "From this date or time (ISO 8601) on."),
+            query("until", STRING, "Before this date or time (ISO 8601)."),
+        ],
+        "responses": page_answers(s403=_ADMIN, s422="The filters again, with what to fix"),
+    },
+    "web.screened_ips": {"responses": page_answers(s403=_ADMIN)},
+    "web.add_screened_ip": {
+        "requestBody": page_form(ip_address=STRING, reason=STRING),
+        "responses": page_answers(
+            "To the screened IPs",
+            s403=_ADMIN + _STALE_FORM,
+            s422="The list again, with what to fix",
+        ),
+    },
+    "web.remove_screened_ip": {
+        "requestBody": page_form(),
+        "responses": page_answers(
+            "To the screened IPs", s403=_ADMIN + _STALE_FORM, s404="No such entry"
+        ),
     },
     "web.privacy_page": {
         "summary": "The privacy policy, as a page (P15)",

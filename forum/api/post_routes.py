@@ -19,6 +19,7 @@ from forum.db import IPAddress, db
 from forum.moderation.screening import ensure_not_blocked
 from forum.moderation.suspend import suspension_message
 from forum.net import request_ip
+from forum.ratelimits import limited
 from forum.users.models import User
 
 
@@ -52,7 +53,17 @@ def writer_ip() -> IPAddress:
     return ip
 
 
+def is_reply() -> bool:
+    """Whether POST /posts.json is a reply (topic_id) rather than a new topic."""
+    try:
+        return params().get("topic_id") not in (None, "")
+    except ContentError:  # the view refuses the body (4xx), which no limit counts
+        return False
+
+
 @bp.post("/posts.json")
+@limited("topic", when=lambda: not is_reply())
+@limited("post", when=is_reply)
 @member_required
 def create_post() -> Any:
     """A new topic (title, raw, category) or a reply (topic_id, raw)."""
@@ -75,6 +86,7 @@ def create_post() -> Any:
 
 
 @bp.put("/posts/<int:post_id>.json")
+@limited("edit")
 @member_required
 def update_post(post_id: int) -> Any:
     user = writer()
@@ -111,6 +123,7 @@ def _like_params(post_id: int | None = None) -> tuple[User, Post]:
 
 
 @bp.post("/post_actions.json")
+@limited("like")
 @member_required
 def like_post() -> Any:
     user, post = _like_params()

@@ -141,6 +141,8 @@ _POSTS_IN_RANGE = (
 
 def lookup_posts(network: Network, page: int) -> tuple[list[Any], bool]:
     """The posts from this address or range, newest first, one page; and whether more."""
+    if page * PAGE_SIZE >= 2**31:  # past any table's end, and past what an OFFSET binds
+        return [], False
     rows = db.session.execute(_POSTS_IN_RANGE, {**_range(network), "skip": page * PAGE_SIZE}).all()
     return rows[:PAGE_SIZE], len(rows) > PAGE_SIZE
 

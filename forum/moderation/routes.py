@@ -24,6 +24,7 @@ from forum.moderation.close import set_closed
 from forum.moderation.hide import hide_post, unhide_post
 from forum.moderation.models import ScreenedIP
 from forum.moderation.suspend import suspend, unsuspend
+from forum.ratelimits import limited
 from forum.timeutil import iso, parse_iso
 from forum.users.models import User
 from forum.users.roles import find_user
@@ -67,6 +68,7 @@ def _report(
 
 
 @bp.get("/admin/posts/<int:post_id>/ip.<fmt>")
+@limited("staff_lookup")
 @staff_required
 def post_ip(post_id: int, fmt: str) -> Any:
     _fmt(fmt)
@@ -98,6 +100,7 @@ def post_ip(post_id: int, fmt: str) -> Any:
 
 
 @bp.get("/admin/users/<username>/ips.<fmt>")
+@limited("staff_lookup")
 @staff_required
 def user_ips(username: str, fmt: str) -> Any:
     _fmt(fmt)
@@ -144,6 +147,7 @@ def user_ips(username: str, fmt: str) -> Any:
 
 
 @bp.get("/admin/ip-lookup.<fmt>")
+@limited("staff_lookup")
 @staff_required
 def ip_lookup(fmt: str) -> Any:
     _fmt(fmt)
@@ -200,6 +204,7 @@ def ip_lookup(fmt: str) -> Any:
 
 
 @bp.get("/admin/users/<username>/shared-ips.<fmt>")
+@limited("staff_lookup")
 @staff_required
 def shared_ips(username: str, fmt: str) -> Any:
     _fmt(fmt)
@@ -357,6 +362,7 @@ def remove_screened(entry_id: int | None = None) -> Any:
 
 
 @bp.get("/admin/audit-log.<fmt>")
+@limited("staff_lookup")
 @admin_required
 def audit_log(fmt: str) -> Any:
     _fmt(fmt)

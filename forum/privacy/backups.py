@@ -10,6 +10,7 @@ cannot roll it back.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import sqlite3
@@ -56,37 +57,68 @@ def _pg_env_and_dsn() -> tuple[dict[str, str], str]:
     return env, url.set(password=None).render_as_string(hide_password=False)
 
 
+class BackupError(RuntimeError):
+    """The backup could not be written; nothing was left behind, earlier backups stand."""
+
+
 def backup(backup_dir: str, progress: Progress = print) -> Path:
-    """A consistent snapshot of the live database; returns its path."""
+    """A consistent snapshot of the live database; returns its path.
+
+    The snapshot is written under a temporary name and renamed into place only once it is
+    complete, so a full disk or an unwritable folder never leaves a partial backup that a
+    restore could pick up; on failure the partial file is removed and BackupError raised.
+    """
     target_dir = Path(backup_dir)
-    target_dir.mkdir(parents=True, exist_ok=True)
     taken = utcnow()
     name = f"{PREFIX}{taken.strftime(STAMP)}"
-    if db.engine.dialect.name == "sqlite":
-        target = target_dir / f"{name}.sqlite3"
-        source = sqlite3.connect(db.engine.url.database or "")
-        dest = sqlite3.connect(target)
-        try:
-
-            def report(status: int, remaining: int, total: int) -> None:
-                progress(f"  copied {total - remaining} of {total} pages")
-
-            source.backup(dest, pages=1024, progress=report)
-        finally:
-            dest.close()
-            source.close()
-    else:
-        target = target_dir / f"{name}.dump"
-        env, dsn = _pg_env_and_dsn()
-        progress(f"  pg_dump to {target}")
-        subprocess.run(  # noqa: S603 (fixed argv, no shell)
-            ["pg_dump", "--format=custom", "--no-owner", f"--file={target}", dsn],  # noqa: S607
-            env=env,
-            check=True,
-        )
-    target.chmod(0o600)
+    sqlite = db.engine.dialect.name == "sqlite"
+    target = target_dir / f"{name}.{'sqlite3' if sqlite else 'dump'}"
+    # Not matching `parlor-*`: purge and restore never take it for a backup.
+    partial = target_dir / f".{target.name}.partial"
+    try:
+        target_dir.mkdir(parents=True, exist_ok=True)
+        # Private from the first byte: created 0600 before anything is written into it.
+        os.close(os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+        if sqlite:
+            _sqlite_snapshot(partial, progress)
+        else:
+            env, dsn = _pg_env_and_dsn()
+            progress(f"  pg_dump to {target}")
+            subprocess.run(  # noqa: S603 (fixed argv, no shell)
+                ["pg_dump", "--format=custom", "--no-owner", f"--file={partial}", dsn],  # noqa: S607
+                env=env,
+                check=True,
+            )
+        os.replace(partial, target)
+    except (OSError, sqlite3.Error, subprocess.CalledProcessError) as exc:
+        for leftover in (partial, Path(f"{partial}-journal"), Path(f"{partial}-wal")):
+            with contextlib.suppress(OSError):  # e.g. the folder itself could not be made
+                leftover.unlink(missing_ok=True)
+        raise BackupError(f"could not write a backup into {target_dir}: {_reason(exc)}") from exc
     progress(f"Backup written: {target} ({target.stat().st_size:,} bytes)")
     return target
+
+
+def _sqlite_snapshot(dest_path: Path, progress: Progress) -> None:
+    source = sqlite3.connect(db.engine.url.database or "")
+    dest = sqlite3.connect(dest_path)
+    try:
+
+        def report(status: int, remaining: int, total: int) -> None:
+            progress(f"  copied {total - remaining} of {total} pages")
+
+        source.backup(dest, pages=1024, progress=report)
+    finally:
+        dest.close()
+        source.close()
+
+
+def _reason(exc: BaseException) -> str:
+    if isinstance(exc, subprocess.CalledProcessError):
+        return f"pg_dump failed with exit status {exc.returncode} (its message is above)"
+    if isinstance(exc, OSError) and exc.strerror:
+        return exc.strerror
+    return str(exc)
 
 
 def purge_backups(backup_dir: str, retention_days: int, now: datetime | None = None) -> int:

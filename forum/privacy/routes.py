@@ -27,9 +27,11 @@ from forum.privacy.account import TooSoon, check_export_pace, sign_out_everywher
 from forum.privacy.erasure import erase, finish_erasure
 from forum.privacy.export import export_files, stream_zip
 from forum.privacy.policy import load_policy
+from forum.ratelimits import limited
 from forum.users.models import User
 from forum.users.roles import find_user
-from forum.web.pages import bp as web_bp
+from forum.web.blueprint import bp as web_bp
+from forum.web.blueprint import navigated, slow_down_page
 
 
 def _self(username: str, refusal: str) -> User:
@@ -57,6 +59,7 @@ def _site() -> str:
 
 
 @bp.get("/u/<username>/export.zip")
+@limited("export")
 @member_required
 def export_zip(username: str) -> Any:
     viewer, member = _self_or_admin(username)
@@ -67,9 +70,10 @@ def export_zip(username: str) -> Any:
         except TooSoon as wait:
             minutes = (wait.retry_after + 59) // 60
             when = "1 minute" if minutes == 1 else f"{minutes} minutes"
-            return rate_limited(
-                f"You downloaded your data moments ago; try again in {when}.", wait.retry_after
-            )
+            message = f"You downloaded your data moments ago; try again in {when}."
+            if navigated():  # the "Download my data" link: a page, not JSON
+                return slow_down_page(message, wait.retry_after)
+            return rate_limited(message, wait.retry_after)
     else:
         audit.record_about(
             viewer,

@@ -1,0 +1,31 @@
+"""What every benchmark script takes: --quick (or BENCH_QUICK=1) for a run of a few
+minutes on smaller data, --postgresql for a second run on a scratch PostgreSQL database,
+and --json for its figures, which `bench/report.py` turns into RESULTS.md."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+
+def parser(doc: str | None, postgresql: bool = True) -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(description=(doc or "").split("\n\n")[0])
+    p.add_argument(
+        "--quick",
+        action="store_true",
+        default=os.environ.get("BENCH_QUICK", "").strip() not in ("", "0"),
+        help="smaller data and fewer runs (also BENCH_QUICK=1)",
+    )
+    if postgresql:
+        p.add_argument("--postgresql", help="a PostgreSQL URL whose server may host a "
+                       "scratch database (created and dropped here)")  # fmt: skip
+    p.add_argument("--json", type=Path, help="also write the figures to this file")
+    return p
+
+
+def write_json(path: Path | None, data: dict[str, Any]) -> None:
+    if path is not None:
+        path.write_text(json.dumps(data, indent=2, default=str))
