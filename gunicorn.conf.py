@@ -54,5 +54,8 @@ SHM = "/dev/shm"  # noqa: S108
 worker_tmp_dir = SHM if os.path.isdir(SHM) else None
 
 accesslog = os.environ.get("GUNICORN_ACCESS_LOG") or None
+# The path without its query string and no Referer: query strings carry OAuth codes and
+# state and unsubscribe tokens, which must never reach a log (Parlor's own log redacts them).
+access_log_format = '%(h)s %(t)s "%(m)s %(U)s %(H)s" %(s)s %(B)s %(M)sms'
 errorlog = "-"
 loglevel = os.environ.get("GUNICORN_LOG_LEVEL", "info")

@@ -91,7 +91,7 @@ def current_member() -> User | None:
     return current_user if current_user.is_authenticated else None  # type: ignore[return-value]
 
 
-_ROLE_CHECKS: dict[str, Callable[[User], bool]] = {
+ROLE_CHECKS: dict[str, Callable[[User], bool]] = {
     "member": lambda user: True,
     "staff": lambda user: user.is_staff,
     "admin": lambda user: user.is_admin,
@@ -102,7 +102,7 @@ def requires(role: str) -> Callable[[F], F]:
     """Only signed-in members holding `role` (member, staff, admin): visitors get 403
     `not_logged_in`, as Discourse answers, and members without the role 403. The role is
     left on the view as `parlor_role`, for /openapi.json to say who may call it."""
-    allowed = _ROLE_CHECKS[role]
+    allowed = ROLE_CHECKS[role]
 
     def decorate(view: F) -> F:
         @wraps(view)

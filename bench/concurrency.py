@@ -12,6 +12,7 @@ The same harness runs bounded in the test suite (tests/test_concurrency.py).
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 import tempfile
@@ -21,14 +22,14 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 os.environ.setdefault("PARLOR_ENV", "testing")  # for building the dataset in this process
 
-from concurrent_writers import Outcome, Plan, like_storm, post_replies, prepare, problems  # noqa: E402
+from concurrent_writers import Outcome, Plan, like_storm, prepare, problems, write_storm  # noqa: E402
 from served import gunicorn, scratch_database, server_settings  # noqa: E402
 
 from forum import create_app  # noqa: E402
 from forum.db import db  # noqa: E402
 
 
-def run(label: str, db_url: str, plan: Plan, workers: int, threads: int) -> bool:
+def run(label: str, db_url: str, plan: Plan, workers: int, threads: int) -> dict[str, object]:
     work = Path(tempfile.mkdtemp(prefix="parlor-bench-concurrency-"))
     with scratch_database(db_url, work, "bench_concurrency") as url:
         settings = {**server_settings(url, work), "TRUSTED_PROXIES": "127.0.0.1/32, ::1/128"}
@@ -39,7 +40,7 @@ def run(label: str, db_url: str, plan: Plan, workers: int, threads: int) -> bool
         out = Outcome()
         log = work / "gunicorn.log"
         with gunicorn(settings, workers=workers, threads=threads, log=log) as base:
-            post_replies(base, world, plan, out)
+            write_storm(base, world, plan, out)
             like_storm(base, app, world, plan, out)
         found = problems(app, world, plan, out)
         with app.app_context():
@@ -52,8 +53,9 @@ def run(label: str, db_url: str, plan: Plan, workers: int, threads: int) -> bool
     if tracebacks:
         print(f"  PROBLEM {tracebacks} tracebacks in {log}")
     ok = not found and not tracebacks and len(out.accepted) == plan.clients * plan.replies
+    summary = {"database": label, "ok": ok, "clients": plan.clients, "replies": plan.replies}
     print(f"  {'OK: nothing lost, every count exact' if ok else 'FAILED'}")
-    return ok
+    return {**summary, "figures": out.figures(plan)}
 
 
 def main() -> None:
@@ -66,7 +68,11 @@ def main() -> None:
     parser.add_argument("--postgresql", help="a PostgreSQL URL whose server may host a "
                         "scratch database (created and dropped here)")  # fmt: skip
     parser.add_argument("--no-sqlite", action="store_true", help="PostgreSQL only")
+    parser.add_argument("--quick", action="store_true", help="8 clients x 25 replies")
+    parser.add_argument("--json", help="also write the outcome to this file (bench/report.py)")
     args = parser.parse_args()
+    if args.quick:
+        args.clients, args.replies = 8, 25
     plan = Plan(clients=args.clients, replies=args.replies, topics=args.topics)
     runs = [] if args.no_sqlite else [("SQLite", "sqlite:///unused")]
     if args.postgresql:
@@ -74,7 +80,9 @@ def main() -> None:
 
         runs.append(("PostgreSQL", database_url(args.postgresql)))
     results = [run(label, url, plan, args.workers, args.threads) for label, url in runs]
-    sys.exit(0 if all(results) else 1)
+    if args.json:
+        Path(args.json).write_text(json.dumps({"runs": results}))
+    sys.exit(0 if all(r["ok"] for r in results) else 1)
 
 
 if __name__ == "__main__":

@@ -51,6 +51,7 @@ BENCHES = (
     Bench(
         "http", "Parlor over HTTP against a bare Flask baseline (issue 10)", "http_load.py", True
     ),
+    Bench("concurrency", "Concurrent writers (issue 9, §4)", "concurrency.py", True),
 )
 
 
@@ -145,11 +146,24 @@ def http_checks(f: dict[str, Any]) -> list[Check]:
     return checks
 
 
+def concurrency_checks(figures: dict[str, Any]) -> list[Check]:
+    return [
+        (
+            f"{r['clients']} concurrent members x {r['replies']} replies ({r['database']})",
+            "nothing lost, counts exact",
+            r["figures"],
+            bool(r["ok"]),
+        )
+        for r in figures["runs"]
+    ]
+
+
 CHECKS: dict[str, Callable[[dict[str, Any]], list[Check]]] = {
     "ip": ip_checks,
     "export": export_checks,
     "erasure": erasure_checks,
     "http": http_checks,
+    "concurrency": concurrency_checks,
 }
 
 
@@ -297,15 +311,19 @@ def http_details(f: dict[str, Any]) -> list[str]:
 
 def main() -> None:
     parser = common.parser(__doc__)
-    parser.add_argument("--only", help="comma-separated: " + ",".join(b.key for b in BENCHES))
+    parser.add_argument("--only", help="comma-separated: " + ",".join(b.key for b in BENCHES)
+                        + " (then RESULTS.md is left as it is)")  # fmt: skip
     args = parser.parse_args()
     chosen = [b for b in BENCHES if not args.only or b.key in args.only.split(",")]
     load_before = os.getloadavg()
-    scratch = Path(tempfile.mkdtemp(prefix="parlor-bench-report-"))
-    outcomes = [run(b, args.quick, args.postgresql, scratch) for b in chosen]
-    argv = sys.argv[1:]
-    write(outcomes, argv, args.quick, machine(args.postgresql, load_before))
-    print(f"\nWrote {RESULTS.relative_to(ROOT)}", file=sys.stderr)
+    with tempfile.TemporaryDirectory(prefix="parlor-bench-report-") as scratch:
+        outcomes = [run(b, args.quick, args.postgresql, Path(scratch)) for b in chosen]
+    common.write_json(args.json, {o.bench.key: o.figures for o in outcomes})
+    if args.only:  # a partial run would leave RESULTS.md without the other benchmarks
+        print(f"\n{RESULTS.relative_to(ROOT)} not written (--only)", file=sys.stderr)
+    else:
+        write(outcomes, sys.argv[1:], args.quick, machine(args.postgresql, load_before))
+        print(f"\nWrote {RESULTS.relative_to(ROOT)}", file=sys.stderr)
     if any(o.returncode for o in outcomes):
         sys.exit(1)
 

@@ -12,6 +12,7 @@ from pathlib import Path
 from urllib.parse import parse_qsl, urlencode
 
 from flask import Flask, Response, g, request, session
+from sqlalchemy import inspect
 
 from forum.net import client_ip
 from forum.timeutil import iso, utcnow
@@ -74,7 +75,13 @@ def init_access_log(app: Flask, blueprints: frozenset[str] | None) -> None:
             "user_id": request_user_id(),
             "duration_ms": round((time.perf_counter() - started) * 1000, 2),
         }
-        logger.info(json.dumps(entry, ensure_ascii=False))
+        if logger.isEnabledFor(logging.INFO):
+            # `handle(makeRecord(...))` is what `info()` does, minus `findCaller`'s walk up
+            # the stack for a source line the "%(message)s" format never prints. The
+            # handler still flushes each line: workers share the file, and a line must be
+            # one write so that theirs never interleave.
+            line = json.dumps(entry, ensure_ascii=False)
+            logger.handle(logger.makeRecord(logger.name, logging.INFO, "", 0, line, None, None))
         return response
 
 
@@ -82,6 +89,9 @@ def request_user_id() -> int | None:
     # The member the request ran as, without loading them just for the log.
     user = g.get("_login_user")
     if user is not None and getattr(user, "is_authenticated", False):
-        return user.id
+        # From the identity map, not `user.id`: after a commit or rollback that would load
+        # the row again, in a transaction of its own (or fail, with the database gone).
+        state = inspect(user, raiseerr=False)
+        return state.identity[0] if state is not None and state.identity else user.id
     claimed = str(session.get("_user_id", "")).partition(":")[0]
     return int(claimed) if claimed.isdigit() else None

@@ -50,6 +50,7 @@ def init_error_log(app: Flask) -> None:
     logger = error_logger()
     logger.setLevel(logging.WARNING)
     logger.propagate = False
+    logger.disabled = False  # a logging.config call elsewhere may have disabled it
     for old in list(logger.handlers):
         logger.removeHandler(old)
         old.close()

@@ -42,9 +42,14 @@ def init_headers(app: Flask, blueprints: frozenset[str] | None) -> None:
         "Permissions-Policy": "camera=(), microphone=(), geolocation=(), interest-cohort=()",
     }
 
+    wanted = [(name.lower(), name, value) for name, value in headers.items()]
+
     @app.after_request
     def _add(response: Response) -> Response:
         if blueprints is None or request.blueprint in blueprints:
-            for name, value in headers.items():
-                response.headers.setdefault(name, value)
+            # One pass over the response's headers, not a lookup and a set per header.
+            present = {key.lower() for key, _ in response.headers}
+            response.headers.extend(
+                [(name, value) for lower, name, value in wanted if lower not in present]
+            )
         return response

@@ -5,6 +5,10 @@ Discourse's error shape, pages and redirects a plain page (plain on purpose: the
 layout asks the database who is signed in). Nothing is kept between requests, so the next
 request after the database comes back works again (the pool replaces broken connections).
 
+One case differs: the database failing after the request already saved its change (a
+commit, then a read for the answer). "Try again" would then write it twice, so the answer
+is a 500 that says the change was saved.
+
 The handlers are Parlor's blueprints' own, like their other error handlers, so a host
 application that mounts the forum keeps its own answer for its own routes.
 """
@@ -13,9 +17,12 @@ from __future__ import annotations
 
 import contextlib
 import html
+from typing import Any
 
-from flask import Blueprint, Response, request
+from flask import Blueprint, Response, g, has_request_context, request
+from sqlalchemy import event
 from sqlalchemy import exc as sa
+from sqlalchemy.orm import Session
 
 from forum.api.responses import json_error
 from forum.db import db
@@ -30,16 +37,24 @@ UNAVAILABLE: tuple[type[Exception], ...] = (
 )
 RETRY_AFTER_SECONDS = 10
 MESSAGE = "The forum's database is not available right now. Please try again in a moment."
+SAVED_MESSAGE = (
+    "Your change was saved, but the forum's database went away before the answer was "
+    "complete. Reload to see it; do not send it again."
+)
 PAGE = """<!doctype html>
 <html lang="en">
-<head><meta charset="utf-8"><title>Temporarily unavailable · Parlor</title></head>
+<head><meta charset="utf-8"><title>{title} · Parlor</title></head>
 <body>
-<h1>Temporarily unavailable</h1>
+<h1>{title}</h1>
 <p>{message}</p>
 </body>
 </html>
 """
 
+# Whether this request has committed a change of its own (g): flushed rows, then a commit
+# outside `write_transaction` (whose GET-route bookkeeping a retry repeats harmlessly).
+SAVED = "parlor_saved"
+_PENDING = "parlor_unsaved_flush"
 _installed = False
 
 
@@ -61,6 +76,8 @@ def _recover(exc: Exception) -> None:
 
 def json_unavailable(exc: Exception) -> Response:
     _recover(exc)
+    if g.get(SAVED):
+        return json_error(500, [SAVED_MESSAGE], "server_error")
     return json_error(
         503, [MESSAGE], "service_unavailable", headers={"Retry-After": str(RETRY_AFTER_SECONDS)}
     )
@@ -68,12 +85,33 @@ def json_unavailable(exc: Exception) -> Response:
 
 def page_unavailable(exc: Exception) -> Response:
     _recover(exc)
+    if g.get(SAVED):
+        return Response(
+            PAGE.format(title="Saved", message=html.escape(SAVED_MESSAGE)),
+            status=500,
+            content_type="text/html; charset=utf-8",
+        )
     return Response(
-        PAGE.format(message=html.escape(MESSAGE)),
+        PAGE.format(title="Temporarily unavailable", message=html.escape(MESSAGE)),
         status=503,
         content_type="text/html; charset=utf-8",
         headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
     )
+
+
+def _after_flush(_session: Session, _context: Any) -> None:
+    if has_request_context():
+        g.setdefault(_PENDING, True)
+
+
+def _after_commit(_session: Session) -> None:
+    if has_request_context() and g.pop(_PENDING, False) and not g.get("parlor_write"):
+        setattr(g, SAVED, True)
+
+
+def _after_rollback(_session: Session) -> None:
+    if has_request_context():
+        g.pop(_PENDING, None)
 
 
 def install(json_blueprints: tuple[Blueprint, ...], page_blueprints: tuple[Blueprint, ...]) -> None:
@@ -82,6 +120,9 @@ def install(json_blueprints: tuple[Blueprint, ...], page_blueprints: tuple[Bluep
     global _installed
     if _installed:
         return
+    event.listen(Session, "after_flush", _after_flush)
+    event.listen(Session, "after_commit", _after_commit)
+    event.listen(Session, "after_rollback", _after_rollback)
     for blueprints, handler in (
         (json_blueprints, json_unavailable),
         (page_blueprints, page_unavailable),

@@ -3,10 +3,12 @@
 (the long one).
 
 Each client is its own member with its own session cookie and its own address (sent in
-`X-Forwarded-For` through a trusted loopback proxy), posting replies round-robin into the
-same few topics, then liking and unliking the same posts as everyone else. Afterwards the
-database is read directly: every reply the server accepted is stored exactly once, by its
-member, from its address; post numbers are 1..n per topic; every counter is exact.
+`X-Forwarded-For` through a trusted loopback proxy). All at once, they post replies
+round-robin into the same few topics, open new topics in the same category, delete some of
+their replies and edit one twice at the same moment (a double submit); then they like and
+unlike the same posts. Afterwards the database is read directly: every reply the server
+accepted is stored exactly once, by its member, from its address; post numbers are 1..n per
+topic; every counter is exact.
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ from served import session_cookie
 from sqlalchemy import func, select
 
 from forum.content.categories import create_category
-from forum.content.models import Category, Like, Post, Topic
+from forum.content.models import Category, Like, Post, PostEdit, Topic
 from forum.content.posting import create_topic
 from forum.db import IPAddress, db
 from forum.moderation.ip_uses import AddressUse
@@ -37,6 +39,7 @@ SEED_IP = ipaddress.ip_address("192.0.2.1")
 # Answers that promise nothing was written, so the same request may be sent again.
 RETRYABLE = {429, 502, 503, 504}
 MAX_TRIES = 6
+DELETE_EVERY = 5  # each client deletes every fifth reply it wrote
 
 
 @dataclass(frozen=True)
@@ -44,6 +47,7 @@ class Plan:
     clients: int = 8
     replies: int = 25  # per client
     topics: int = 3
+    new_topics: int = 2  # per client, opened while the replies go in
     liked_posts: int = 4  # per topic: the posts every client likes and unlikes
 
 
@@ -71,13 +75,16 @@ class Outcome:
     accepted: dict[str, tuple[Member, int, dict[str, Any]]] = field(default_factory=dict)
     unknown: set[str] = field(default_factory=set)  # no answer: stored at most once
     refused: list[tuple[str, int, str]] = field(default_factory=list)
+    new_topics: dict[str, tuple[Member, dict[str, Any]]] = field(default_factory=dict)
+    deleted: set[int] = field(default_factory=set)  # post ids
+    edits: dict[int, int] = field(default_factory=dict)  # post id -> accepted edits
     statuses: Counter[int] = field(default_factory=Counter)
     retried: int = 0
     seconds: float = 0.0
     like_requests: int = 0
     like_seconds: float = 0.0
     likes_wanted: dict[int, set[int]] = field(default_factory=dict)  # post id -> user ids
-    like_surprises: list[str] = field(default_factory=list)
+    surprises: list[str] = field(default_factory=list)  # answers other than expected
     errors: list[str] = field(default_factory=list)  # requests that got no answer
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -86,14 +93,25 @@ class Outcome:
         rate = len(self.accepted) / self.seconds if self.seconds else 0.0
         like_rate = self.like_requests / self.like_seconds if self.like_seconds else 0.0
         return (
-            f"{plan.clients} clients x {plan.replies} replies into {plan.topics} topics: "
+            f"{plan.clients} clients x {plan.replies} replies into {plan.topics} topics "
+            f"(+{len(self.new_topics)} new topics, {len(self.deleted)} replies deleted, "
+            f"{sum(self.edits.values())} concurrent edits): "
             f"{len(self.accepted)}/{total} accepted, {len(self.refused)} refused, "
             f"{len(self.unknown)} unanswered, {self.retried} retried "
             f"(statuses {dict(sorted(self.statuses.items()))}); "
-            f"{self.seconds:.1f} s, {rate:.0f} posts/s; "
+            f"{self.seconds:.1f} s, {rate:.0f} replies/s; "
             f"{self.like_requests} like/unlike requests in {self.like_seconds:.1f} s "
             f"({like_rate:.0f}/s)"
         )
+
+    def expect(self, what: str, r: Any, *statuses: int) -> bool:
+        with self.lock:
+            got = None if r is None else r.status_code
+            if got not in statuses:
+                body = "" if r is None else r.text[:200]
+                self.surprises.append(f"{what}: {got}, not {statuses} {body}")
+                return False
+            return True
 
 
 def client_ip(index: int) -> IPAddress:
@@ -144,7 +162,7 @@ def _browser(member: Member, keep_alive: bool = True) -> requests.Session:
     browser = requests.Session()
     if not keep_alive:
         # A connection left idle past gunicorn's keep-alive is closed by the server, and a
-        # POST sent on it as it closes fails without an answer: the client's race, not
+        # request sent on it as it closes fails without an answer: the client's race, not
         # Parlor's, so a client that writes only now and then opens a fresh connection.
         browser.headers["Connection"] = "close"
     # The cookie goes in by hand: the served app marks it Secure (production settings),
@@ -181,15 +199,33 @@ def _send(browser: requests.Session, method: str, url: str, out: Outcome, **kw: 
     return None
 
 
-def post_replies(base: str, world: World, plan: Plan, out: Outcome) -> None:
-    """Every client posts its replies, all clients at once."""
+def _twice_at_once(send: Any, *args: Any) -> tuple[Any, Any]:
+    with ThreadPoolExecutor(2) as pair:
+        first, second = pair.map(send, *args)
+    return first, second
+
+
+def write_storm(base: str, world: World, plan: Plan, out: Outcome) -> None:
+    """Every client at once: replies into the shared topics, a new topic now and then,
+    every fifth reply deleted again, and its first reply edited twice at the same moment."""
     run = uuid.uuid4().hex[:8]
     start = threading.Barrier(len(world.members))
+    topic_every = max(plan.replies // (plan.new_topics + 1), 1)
 
     def client(member: Member) -> None:
-        browser = _browser(member)
+        browser, twin = _browser(member), _browser(member, keep_alive=False)
+        mine: list[int] = []
+        markers: dict[int, str] = {}
         start.wait()
         for n in range(plan.replies):
+            if n % topic_every == topic_every - 1 and n // topic_every < plan.new_topics:
+                title = f"New topic {n} of {member.username} ({run})"
+                r = _send(browser, "POST", f"{base}/posts.json", out, json={
+                    "title": title, "category": world.category_id,
+                    "raw": f"The first post of {title}, long enough."})  # fmt: skip
+                if out.expect(f"{member.username} new topic {n}", r, 200):
+                    with out.lock:
+                        out.new_topics[title] = (member, r.json())
             topic_id = world.topic_ids[(member.index + n) % len(world.topic_ids)]
             marker = f"storm-{run}-{member.index}-{n}"
             raw = f"Reply {n} from {member.username}, marker {marker}."
@@ -200,8 +236,29 @@ def post_replies(base: str, world: World, plan: Plan, out: Outcome) -> None:
                     out.unknown.add(marker)
                 elif r.status_code == 200:
                     out.accepted[marker] = (member, topic_id, r.json())
+                    mine.append(r.json()["id"])
+                    markers[r.json()["id"]] = marker
                 else:
                     out.refused.append((marker, r.status_code, r.text[:300]))
+            if n % DELETE_EVERY == DELETE_EVERY - 1 and len(mine) >= 2:
+                victim = mine.pop()
+                r = _send(browser, "DELETE", f"{base}/posts/{victim}.json", out)
+                if out.expect(f"{member.username} delete {victim}", r, 200):
+                    with out.lock:
+                        out.deleted.add(victim)
+            if n == plan.replies // 2 and mine:
+                edited, marker = mine[0], markers[mine[0]]
+
+                def edit(session: requests.Session, text: str, post_id: int = edited) -> Any:
+                    return _send(session, "PUT", f"{base}/posts/{post_id}.json", out,
+                                 json={"post": {"raw": text}})  # fmt: skip
+
+                texts = [f"Edited at once ({side}) by {member.username}, marker {marker}."
+                         for side in "ab"]  # fmt: skip
+                answers = _twice_at_once(edit, (browser, twin), texts)
+                ok = [out.expect(f"{member.username} edit {edited}", r, 200) for r in answers]
+                with out.lock:
+                    out.edits[edited] = sum(ok)
 
     started = time.perf_counter()
     with ThreadPoolExecutor(len(world.members)) as pool:
@@ -218,7 +275,7 @@ def like_storm(base: str, app: Flask, world: World, plan: Plan, out: Outcome) ->
             for topic_id in world.topic_ids
             for post_id, author in db.session.execute(
                 select(Post.id, Post.user_id)
-                .where(Post.topic_id == topic_id)
+                .where(Post.topic_id == topic_id, Post.deleted_at.is_(None))
                 .order_by(Post.post_number)
                 .limit(plan.liked_posts)
             )
@@ -234,31 +291,25 @@ def like_storm(base: str, app: Flask, world: World, plan: Plan, out: Outcome) ->
         return _send(browser, "DELETE", f"{base}/post_actions/{post_id}.json", out,
                      params={"post_action_type_id": 2})  # fmt: skip
 
-    def expect(member: Member, what: str, r: Any, status: int) -> None:
-        with out.lock:
-            out.like_requests += 1
-            got = None if r is None else r.status_code
-            if got != status:
-                body = "" if r is None else r.text[:200]
-                out.like_surprises.append(f"{member.username} {what}: {got}, not {status} {body}")
-
     def client(member: Member) -> None:
         browser, twin = _browser(member), _browser(member, keep_alive=False)
+        name = member.username
         start.wait()
         for post_id, author in targets:
             if author == member.user_id:  # members cannot like their own posts
                 continue
-            with ThreadPoolExecutor(2) as pair:  # the same like twice at once
-                first, second = pair.map(like, (browser, twin), (post_id, post_id))
+            first, second = _twice_at_once(like, (browser, twin), (post_id, post_id))
             codes = sorted(r.status_code if r is not None else 0 for r in (first, second))
             with out.lock:
-                out.like_requests += 2
+                out.like_requests += 4
                 if codes != [200, 403]:
-                    out.like_surprises.append(f"{member.username} double like {post_id}: {codes}")
-            expect(member, f"unlike {post_id}", unlike(browser, post_id), 200)
-            expect(member, f"like {post_id}", like(browser, post_id), 200)
+                    out.surprises.append(f"{name} double like {post_id}: {codes}")
+            out.expect(f"{name} unlike {post_id}", unlike(browser, post_id), 200)
+            out.expect(f"{name} like {post_id}", like(browser, post_id), 200)
             if member.index % 2:  # odd members end unliked
-                expect(member, f"unlike {post_id}", unlike(browser, post_id), 200)
+                with out.lock:
+                    out.like_requests += 1
+                out.expect(f"{name} unlike {post_id}", unlike(browser, post_id), 200)
             else:
                 with out.lock:
                     out.likes_wanted[post_id].add(member.user_id)
@@ -273,75 +324,131 @@ def problems(app: Flask, world: World, plan: Plan, out: Outcome) -> list[str]:
     """Everything the database holds that it should not, or lacks; [] when all is exact."""
     found: list[str] = []
     found += [f"refused {m}: {status} {body}" for m, status, body in out.refused]
-    found += out.like_surprises
+    found += out.surprises
     found += [f"no answer: {e}" for e in out.errors]
     with app.app_context():
+        topics = {
+            t.id: t
+            for t in db.session.scalars(select(Topic).where(Topic.category_id == world.category_id))
+        }
         posts = db.session.execute(
-            select(Post.id, Post.topic_id, Post.post_number, Post.user_id, Post.ip, Post.raw)
-            .where(Post.topic_id.in_(world.topic_ids))
+            select(
+                Post.id,
+                Post.topic_id,
+                Post.post_number,
+                Post.user_id,
+                Post.ip,
+                Post.raw,
+                Post.deleted_at,
+                Post.version,
+                Post.like_count,
+            )
+            .where(Post.topic_id.in_(list(topics)))
             .order_by(Post.id)
         ).all()
-        by_marker: dict[str, list[Any]] = {}
-        for p in posts:
-            if p.post_number == 1:
-                continue
-            marker = p.raw.rsplit("marker ", 1)[-1].rstrip(".")
-            by_marker.setdefault(marker, []).append(p)
-        for marker, (member, topic_id, answer) in out.accepted.items():
-            rows = by_marker.get(marker, [])
-            if len(rows) != 1:
-                found.append(f"accepted {marker} stored {len(rows)} times")
-                continue
-            row = rows[0]
-            if (row.id, row.post_number) != (answer["id"], answer["post_number"]):
-                found.append(f"{marker}: answered {answer['id']}/{answer['post_number']}, "
-                             f"stored {row.id}/{row.post_number}")  # fmt: skip
-            if (row.topic_id, row.user_id, row.ip) != (topic_id, member.user_id, member.ip):
-                found.append(f"{marker}: stored as {row.topic_id}/{row.user_id}/{row.ip}")
-        for marker, rows in by_marker.items():
-            if marker not in out.accepted and (marker not in out.unknown or len(rows) > 1):
-                found.append(f"{marker} stored {len(rows)} times but never accepted")
-
-        for topic in db.session.scalars(select(Topic).where(Topic.id.in_(world.topic_ids))):
-            numbers = sorted(p.post_number for p in posts if p.topic_id == topic.id)
-            if numbers != list(range(1, len(numbers) + 1)):
-                found.append(f"topic {topic.id}: post numbers not 1..n: {numbers[:5]}...")
-            if (topic.posts_count, topic.highest_post_number) != (len(numbers), len(numbers)):
-                found.append(f"topic {topic.id}: posts_count {topic.posts_count}, highest "
-                             f"{topic.highest_post_number}, rows {len(numbers)}")  # fmt: skip
-            last = max((p for p in posts if p.topic_id == topic.id), key=lambda p: p.post_number)
-            if topic.last_post_user_id != last.user_id:
-                found.append(f"topic {topic.id}: last poster {topic.last_post_user_id}, "
-                             f"last post by {last.user_id}")  # fmt: skip
-            topic_likes = db.session.scalar(
-                select(func.coalesce(func.sum(Post.like_count), 0)).where(
-                    Post.topic_id == topic.id, Post.deleted_at.is_(None)
-                )
-            )
-            if topic.like_count != topic_likes:
-                found.append(
-                    f"topic {topic.id}: like_count {topic.like_count}, posts' {topic_likes}"
-                )
+        found += _replies_stored_once(posts, out)
+        found += _new_topics_stored_once(topics, out)
+        found += _counters_exact(topics, posts, out)
+        found += _edits_exact(posts, out)
         category = db.session.get(Category, world.category_id)
         assert category is not None
-        if (category.topic_count, category.post_count) != (len(world.topic_ids), len(posts)):
-            found.append(f"category: {category.topic_count} topics, {category.post_count} posts; "
-                         f"rows {len(world.topic_ids)}, {len(posts)}")  # fmt: skip
-
+        live = [p for p in posts if p.deleted_at is None]
+        if (category.topic_count, category.post_count) != (len(topics), len(live)):
+            found.append(f"category: {category.topic_count} topics, {category.post_count} "
+                         f"posts; rows {len(topics)}, {len(live)}")  # fmt: skip
         for post_id, wanted in out.likes_wanted.items():
             likers = set(db.session.scalars(select(Like.user_id).where(Like.post_id == post_id)))
             count = db.session.scalar(select(Post.like_count).where(Post.id == post_id))
             if likers != wanted or count != len(wanted):
                 found.append(f"post {post_id}: like_count {count}, {len(likers)} likes, "
                              f"{len(wanted)} wanted")  # fmt: skip
+        found += _address_uses_exact(world, posts)
+    return found
 
-        for member in world.members:
-            mine = [p for p in posts if p.user_id == member.user_id and p.ip == member.ip]
-            uses = db.session.scalar(
-                select(AddressUse.uses).where(
-                    AddressUse.user_id == member.user_id, AddressUse.ip == member.ip
-                )
+
+def _replies_stored_once(posts: list[Any], out: Outcome) -> list[str]:
+    found = []
+    by_marker: dict[str, list[Any]] = {}
+    for p in posts:
+        if "marker storm-" in p.raw:
+            by_marker.setdefault(p.raw.rsplit("marker ", 1)[-1].rstrip("."), []).append(p)
+    for marker, (member, topic_id, answer) in out.accepted.items():
+        rows = by_marker.get(marker, [])
+        if len(rows) != 1:
+            found.append(f"accepted {marker} stored {len(rows)} times")
+            continue
+        row = rows[0]
+        if (row.id, row.post_number) != (answer["id"], answer["post_number"]):
+            found.append(f"{marker}: answered {answer['id']}/{answer['post_number']}, "
+                         f"stored {row.id}/{row.post_number}")  # fmt: skip
+        if (row.topic_id, row.user_id, row.ip) != (topic_id, member.user_id, member.ip):
+            found.append(f"{marker}: stored as {row.topic_id}/{row.user_id}/{row.ip}")
+        if (row.deleted_at is not None) != (row.id in out.deleted):
+            found.append(f"{marker}: deleted_at {row.deleted_at}, deleted {row.id in out.deleted}")
+    for marker, rows in by_marker.items():
+        if marker not in out.accepted and (marker not in out.unknown or len(rows) > 1):
+            found.append(f"{marker} stored {len(rows)} times but never accepted")
+    return found
+
+
+def _new_topics_stored_once(topics: dict[int, Topic], out: Outcome) -> list[str]:
+    found = []
+    titles = Counter(t.title for t in topics.values())
+    for title, (member, answer) in out.new_topics.items():
+        topic = topics.get(answer["topic_id"])
+        if titles[title] != 1 or topic is None or topic.user_id != member.user_id:
+            found.append(f"new topic {title!r} stored {titles[title]} times")
+    return found
+
+
+def _counters_exact(topics: dict[int, Topic], posts: list[Any], out: Outcome) -> list[str]:
+    found = []
+    for topic in topics.values():
+        mine = [p for p in posts if p.topic_id == topic.id]
+        numbers = sorted(p.post_number for p in mine)
+        live = [p for p in mine if p.deleted_at is None]
+        if numbers != list(range(1, len(numbers) + 1)):
+            found.append(f"topic {topic.id}: post numbers not 1..n: {numbers[:8]}...")
+        if (topic.posts_count, topic.highest_post_number) != (len(live), len(numbers)):
+            found.append(f"topic {topic.id}: posts_count {topic.posts_count}, highest "
+                         f"{topic.highest_post_number}; rows {len(live)} live of "
+                         f"{len(numbers)}")  # fmt: skip
+        last = max(mine, key=lambda p: p.post_number)
+        if topic.last_post_user_id != last.user_id:
+            found.append(f"topic {topic.id}: last poster {topic.last_post_user_id}, last post "
+                         f"by {last.user_id}")  # fmt: skip
+        likes = sum(p.like_count for p in live)
+        if topic.like_count != likes:
+            found.append(f"topic {topic.id}: like_count {topic.like_count}, its posts' {likes}")
+    return found
+
+
+def _edits_exact(posts: list[Any], out: Outcome) -> list[str]:
+    found = []
+    versions: dict[int, list[int]] = {}
+    for post_id, version in db.session.execute(select(PostEdit.post_id, PostEdit.version)):
+        versions.setdefault(post_id, []).append(version)
+    by_id = {p.id: p for p in posts}
+    for post_id, accepted in out.edits.items():
+        post, revisions = by_id[post_id], sorted(versions.get(post_id, []))
+        if revisions != list(range(2, 2 + accepted)) or post.version != 1 + accepted:
+            found.append(f"post {post_id}: {accepted} edits accepted, version {post.version}, "
+                         f"revisions {revisions}")  # fmt: skip
+    return found
+
+
+def _address_uses_exact(world: World, posts: list[Any]) -> list[str]:
+    found = []
+    edits = Counter((row.user_id, row.ip) for row in db.session.execute(
+        select(PostEdit.user_id, PostEdit.ip)))  # fmt: skip
+    for member in world.members:
+        wrote = sum(1 for p in posts if p.user_id == member.user_id and p.ip == member.ip)
+        wrote += edits[(member.user_id, member.ip)]
+        uses = db.session.scalar(
+            select(func.sum(AddressUse.uses)).where(
+                AddressUse.user_id == member.user_id, AddressUse.ip == member.ip
             )
-            if (uses or 0) != len(mine):
-                found.append(f"{member.username}: ip_uses says {uses}, {len(mine)} posts")
+        )
+        if (uses or 0) != wrote:
+            found.append(f"{member.username}: ip_uses says {uses}, {wrote} posts and edits")
     return found

@@ -229,3 +229,40 @@ def mia(users: dict[str, int], member: Callable[[int], Member]) -> Member:
 @pytest.fixture
 def ada(users: dict[str, int], member: Callable[[int], Member]) -> Member:
     return member(users["ada"])
+
+
+@pytest.fixture
+def make_host(app: Flask, db_url: str) -> Iterator[Callable[..., Flask]]:
+    """A host application mounting the forum under /forum: `make_host(setup, **config)`;
+    `setup(host)` may add the host's own routes and handlers first."""
+    hosts: list[Flask] = []
+
+    def factory(setup: Callable[[Flask], None] | None = None, **overrides: Any) -> Flask:
+        import forum
+
+        host = Flask("host")
+        host.config.update(
+            SECRET_KEY="host-secret",
+            SQLALCHEMY_DATABASE_URI=db_url,
+            GITHUB_CLIENT_ID="test-client",
+            GITHUB_CLIENT_SECRET="test-secret",
+            GITHUB_URL=GITHUB,
+            RATELIMIT_ENABLED=False,
+            ERASURE_LEDGER=app.config["ERASURE_LEDGER"],
+        )
+        host.config.update(overrides)
+        if setup is not None:
+            setup(host)
+        forum.init_app(host, url_prefix="/forum")
+        hosts.append(host)
+        return host
+
+    yield factory
+    for host in hosts:
+        with host.app_context():
+            db.session.remove()
+
+
+@pytest.fixture
+def host(make_host: Callable[..., Flask]) -> Flask:
+    return make_host()

@@ -71,7 +71,7 @@ def server_settings(database_url: str, directory: Path) -> dict[str, Any]:
         "RATELIMIT_ENABLED": False,
         "ERASURE_LEDGER": str(directory / "erasure-ledger.jsonl"),
         "BACKUP_DIR": str(directory / "backups"),
-        "ACCESS_LOG": "",
+        "ACCESS_LOG": str(directory / "access.log"),  # on, as in production
     }
 
 

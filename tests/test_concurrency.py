@@ -9,11 +9,12 @@ is `bench/concurrency.py`. The figures are printed; nothing here asserts on time
 
 from __future__ import annotations
 
+import json
 import os
 from typing import Any
 
 import pytest
-from concurrent_writers import Outcome, Plan, like_storm, post_replies, prepare, problems
+from concurrent_writers import Outcome, Plan, like_storm, prepare, problems, write_storm
 from served import gunicorn, scratch_database, server_settings
 
 from forum.db import db
@@ -38,7 +39,7 @@ def test_concurrent_replies_and_likes_lose_nothing(
         out = Outcome()
         log = tmp_path / "gunicorn.log"
         with gunicorn(settings, workers=3, threads=4, log=log) as base:
-            post_replies(base, world, PLAN, out)
+            write_storm(base, world, PLAN, out)
             like_storm(base, app, world, PLAN, out)
         with capsys.disabled():
             print(f"\n[concurrency, {app.config['SQLALCHEMY_DATABASE_URI'].split(':')[0]}] "
@@ -48,6 +49,12 @@ def test_concurrent_replies_and_likes_lose_nothing(
             db.session.remove()
             db.engine.dispose()
         server_log = log.read_text(errors="replace")
+        access = [json.loads(line) for line in (tmp_path / "access.log").open()]
     assert found == [], "\n".join(found[:40])
+    # The access log kept up: one line per answered write, with its member and address.
+    writes = [e for e in access if e["method"] != "GET"]
+    assert len(writes) == sum(out.statuses.values())
+    members = {str(m.ip): m.user_id for m in world.members}
+    assert all(members[e["ip"]] == e["user_id"] for e in writes)
     assert len(out.accepted) == PLAN.clients * PLAN.replies, out.figures(PLAN)
     assert "Traceback" not in server_log, server_log[-5000:]

@@ -32,6 +32,7 @@ from flask.testing import FlaskClient
 from PIL import Image
 from served import free_port, scratch_database, session_cookie
 from sqlalchemy import create_engine, event, func, select
+from sqlalchemy import exc as sa_exc
 from sqlalchemy import text as sql_text
 
 from forum.content.categories import create_category
@@ -570,3 +571,51 @@ def test_a_backup_after_a_failed_one_works(backup_app: Flask, tmp_path: Path) ->
     assert result.exit_code == 0, result.output
     [written] = list((tmp_path / "good").iterdir())
     assert written.name.startswith("parlor-") and written.stat().st_size > 64 * 1024
+
+
+def test_the_database_failing_after_a_save_says_it_was_saved(
+    app: Flask, alice: Any, users: dict[str, int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A change committed, then the database gone while the answer is read: not 503 (a
+    client would send the change again) but a 500 that says it was saved."""
+    from forum.privacy import routes
+
+    def gone(*_: Any) -> Any:
+        raise sa_exc.OperationalError("SELECT users.id FROM users", {}, ConnectionError("closed"))
+
+    monkeypatch.setattr(routes, "user_payload", gone)
+    r = alice.put("/u/alice.json", json={"first_name": "Alicia"})
+    assert r.status_code == 500, r.get_data(as_text=True)
+    assert r.get_json()["error_type"] == "server_error"
+    assert "saved" in r.get_json()["errors"][0] and "Retry-After" not in r.headers
+    with app.app_context():
+        assert db.session.get(User, users["alice"]).first_name == "Alicia"  # type: ignore[union-attr]
+
+    # Before anything was saved, the same failure is a plain 503: sending it again is safe.
+    monkeypatch.setattr(routes, "update_profile", gone)
+    r = alice.put("/u/alice.json", json={"first_name": "Alison"})
+    assert r.status_code == 503 and r.headers["Retry-After"] == "10"
+
+
+def test_the_503_answer_is_the_forums_own(app: Flask, db_url: str) -> None:
+    """Mounted in a host site, Parlor answers 503 for its own routes only: the host's
+    routes keep whatever the host does with a database error."""
+    import forum
+
+    host = Flask("host")
+    host.config.update(SECRET_KEY="host-secret", SQLALCHEMY_DATABASE_URI=db_url,
+                       GITHUB_CLIENT_ID="c", GITHUB_CLIENT_SECRET="s")  # fmt: skip
+
+    @host.get("/report")
+    def report() -> Any:
+        raise sa_exc.OperationalError("SELECT 1", {}, ConnectionError("closed"))
+
+    @host.errorhandler(500)
+    def host_500(_exc: Any) -> Any:
+        return "host's own 500 page", 500
+
+    forum.init_app(host, url_prefix="/forum")
+    host.config["PROPAGATE_EXCEPTIONS"] = False
+    client = host.test_client()
+    r = client.get("/report")
+    assert (r.status_code, r.data) == (500, b"host's own 500 page")

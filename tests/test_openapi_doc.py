@@ -23,7 +23,6 @@ from flask import Blueprint, Flask
 from werkzeug.exceptions import HTTPException
 from werkzeug.routing import RequestRedirect, Rule
 
-import forum
 from auth.sessions import staff_required
 from forum.api import openapi, openapi_paths
 from forum.moderation.routes import FORMATS
@@ -142,20 +141,13 @@ def test_every_route_is_described_and_every_described_route_exists(app, doc):
     assert "/static/{filename}" not in described and "/parlor-static/{filename}" not in described
 
 
-def test_mounted_under_a_prefix(app, db_url):
-    host = Flask("host")
-    host.config.update(
-        SECRET_KEY="host-secret",
-        SQLALCHEMY_DATABASE_URI=db_url,
-        GITHUB_CLIENT_ID="test-client",
-        GITHUB_CLIENT_SECRET="test-secret",
-    )
+def test_mounted_under_a_prefix(make_host):
+    def things_route(host: Flask) -> None:
+        @host.get("/api/things")
+        def things() -> dict[str, list[int]]:
+            return {"things": [1, 2]}
 
-    @host.get("/api/things")
-    def things() -> dict[str, list[int]]:
-        return {"things": [1, 2]}
-
-    forum.init_app(host, url_prefix="/forum")
+    host = make_host(things_route)
     r = host.test_client().get("/forum/openapi.json")
     assert r.status_code == 200
     doc = r.get_json()

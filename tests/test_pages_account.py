@@ -15,7 +15,6 @@ from helpers import at, ok
 from page_html import check_accessible, form, forms, submit, text
 from sqlalchemy import select
 
-import forum
 from forum.content.models import Post, Topic
 from forum.db import db
 from forum.users.models import User
@@ -294,24 +293,6 @@ def test_the_last_admin_is_told_why_and_keeps_the_account(app, ada):
 
 
 # --- under a URL prefix --------------------------------------------------------------------
-
-
-@pytest.fixture
-def host(app, db_url) -> Flask:
-    host = Flask("host")
-    host.config.update(
-        SECRET_KEY="host-secret",
-        SQLALCHEMY_DATABASE_URI=db_url,
-        GITHUB_CLIENT_ID="test-client",
-        GITHUB_CLIENT_SECRET="test-secret",
-        GITHUB_URL="https://github.test",
-        RATELIMIT_ENABLED=False,
-        ERASURE_LEDGER=app.config["ERASURE_LEDGER"],
-    )
-    forum.init_app(host, url_prefix="/forum")
-    yield host
-    with host.app_context():
-        db.session.remove()
 
 
 def test_preferences_and_their_form_under_a_prefix(host, users):

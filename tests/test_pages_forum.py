@@ -14,7 +14,6 @@ from conftest import make_user
 from flask import Flask
 from helpers import at
 
-import forum
 from forum.content import likes, posting
 from forum.content.models import Like, Post, Topic
 from forum.db import db
@@ -598,20 +597,6 @@ def test_json_twins_still_answer_json(alice, thread):
 
 
 # -- mounted under a prefix ---------------------------------------------------------------
-
-
-@pytest.fixture
-def host(app, db_url) -> Flask:
-    host = Flask("host")
-    host.config.update(
-        SECRET_KEY="host-secret",
-        SQLALCHEMY_DATABASE_URI=db_url,
-        GITHUB_CLIENT_ID="test-client",
-        GITHUB_CLIENT_SECRET="test-secret",
-        RATELIMIT_ENABLED=False,
-    )
-    forum.init_app(host, url_prefix="/forum")
-    return host
 
 
 def test_pages_and_forms_under_a_prefix(host, app, users, thread):

@@ -5,7 +5,6 @@ recorded exactly as the JSON routes record it; members and visitors see nothing.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -15,7 +14,6 @@ from helpers import at, ok
 from page_html import check_accessible, form, forms, submit, text
 from sqlalchemy import func, select
 
-import forum
 from forum.content import posting
 from forum.content.models import Topic
 from forum.db import db
@@ -602,24 +600,6 @@ def test_screening_twice_is_422_and_the_forms_need_the_token(app, scene, ada):
 
 
 # --- under a URL prefix ---------------------------------------------------------------------
-
-
-@pytest.fixture
-def host(app, db_url) -> Iterator[Flask]:
-    host = Flask("host")
-    host.config.update(
-        SECRET_KEY="host-secret",
-        SQLALCHEMY_DATABASE_URI=db_url,
-        GITHUB_CLIENT_ID="test-client",
-        GITHUB_CLIENT_SECRET="test-secret",
-        GITHUB_URL="https://github.test",
-        RATELIMIT_ENABLED=False,
-        ERASURE_LEDGER=app.config["ERASURE_LEDGER"],
-    )
-    forum.init_app(host, url_prefix="/forum")
-    yield host
-    with host.app_context():
-        db.session.remove()
 
 
 def test_the_desk_and_a_form_under_a_prefix(host, scene, users):

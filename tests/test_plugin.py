@@ -6,20 +6,8 @@ from __future__ import annotations
 import pytest
 from flask import Flask, jsonify
 
-import forum
 
-
-@pytest.fixture
-def host(app, db_url):
-    host = Flask("host")
-    host.config.update(
-        SECRET_KEY="host-secret",
-        SQLALCHEMY_DATABASE_URI=db_url,
-        GITHUB_CLIENT_ID="test-client",
-        GITHUB_CLIENT_SECRET="test-secret",
-        GITHUB_URL="https://github.test",
-    )
-
+def host_routes(host: Flask) -> None:
     @host.get("/")
     def index():
         return "host home"
@@ -32,8 +20,10 @@ def host(app, db_url):
     def not_found(_exc):
         return "host's own 404 page", 404
 
-    forum.init_app(host, url_prefix="/forum")
-    return host
+
+@pytest.fixture
+def host(make_host):
+    return make_host(host_routes)
 
 
 def test_host_routes_and_error_pages_are_untouched(host):

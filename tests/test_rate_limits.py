@@ -26,7 +26,6 @@ from conftest import Member, make_user
 from flask import Flask
 from helpers import JSON_TYPE, at
 
-import forum
 from config import ConfigError
 from forum.content import posting
 from forum.db import db
@@ -563,25 +562,19 @@ def test_unreachable_redis_falls_back_to_memory(limited_app, veterans, category_
     assert "falling back to in-memory storage" in caplog.text
 
 
-def test_a_host_applications_routes_are_not_limited(app, db_url, ledger_file):
-    host = Flask("host")
-    host.config.update(
-        SECRET_KEY="host-secret",
-        SQLALCHEMY_DATABASE_URI=db_url,
-        GITHUB_CLIENT_ID="test-client",
-        GITHUB_CLIENT_SECRET="test-secret",
-        ERASURE_LEDGER=ledger_file,
+def test_a_host_applications_routes_are_not_limited(make_host):
+    def hello_route(host: Flask) -> None:
+        @host.get("/hello")
+        def hello() -> str:
+            return "hello"
+
+    host = make_host(
+        hello_route,
         RATELIMIT_ENABLED=True,
         RATELIMIT_STORAGE_URI="memory://",
         RATELIMIT_KEY_PREFIX=f"{RUN_PREFIX}-host",
         RATELIMIT_DEFAULT="1 per minute",  # meant for a limiter of the host's own
     )
-
-    @host.get("/hello")
-    def hello() -> str:
-        return "hello"
-
-    forum.init_app(host, url_prefix="/forum")
     client = host.test_client()
     for _ in range(5):
         assert client.get("/hello").status_code == 200
@@ -589,9 +582,6 @@ def test_a_host_applications_routes_are_not_limited(app, db_url, ledger_file):
     for _ in range(12):
         client.get("/forum/auth/github/login")
     assert client.get("/forum/auth/github/login").status_code == 429
-    with host.app_context():
-        db.session.remove()
-        db.engine.dispose()
 
 
 def test_wait_wording_follows_discourse():

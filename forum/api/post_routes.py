@@ -23,11 +23,14 @@ from forum.ratelimits import limited
 from forum.users.models import User
 
 
-def post_payload(post: Post, viewer: User | None, **extra: Any) -> dict[str, Any]:
+def post_payload(
+    post: Post, viewer: User | None, *, new: bool = False, **extra: Any
+) -> dict[str, Any]:
+    """`new`: the post was written in this request, so nobody has liked it yet."""
     topic = db.session.get(Topic, post.topic_id)
     assert topic is not None
     author = cards({post.user_id})[post.user_id]
-    liked = bool(likes.liked_post_ids(viewer, [post.id]))
+    liked = False if new else bool(likes.liked_post_ids(viewer, [post.id]))
     return post_json(post, topic, author, viewer, liked, include_raw=True, **extra)
 
 
@@ -80,9 +83,12 @@ def create_post() -> Any:
         category = int_param(data, "category")
         assert category is not None
         post = posting.create_topic(user, data.get("title"), data.get("raw"), category, ip)
+    # The answer is built before the commit: read afterwards, it would need a transaction
+    # of its own (a writer's, on SQLite) that can fail after the post was saved.
+    payload = post_payload(post, user, new=True)
     db.session.commit()
     events.post_created.send(current_app._get_current_object(), post=post)
-    return json_response(post_payload(post, user))
+    return json_response(payload)
 
 
 @bp.put("/posts/<int:post_id>.json")
@@ -96,9 +102,10 @@ def update_post(post_id: int) -> Any:
         body = {"raw": data.get("raw"), "edit_reason": data.get("edit_reason")}
     post = posting.get_post(post_id, user)
     post = posting.edit_post(user, post, body.get("raw"), writer_ip(), body.get("edit_reason"))
+    payload = {"post": post_payload(post, user)}  # before the commit, as in create_post
     db.session.commit()
     events.post_edited.send(current_app._get_current_object(), post=post)
-    return json_response({"post": post_payload(post, user)})
+    return json_response(payload)
 
 
 @bp.delete("/posts/<int:post_id>.json")
@@ -128,8 +135,9 @@ def _like_params(post_id: int | None = None) -> tuple[User, Post]:
 def like_post() -> Any:
     user, post = _like_params()
     likes.like(user, post)
+    payload = post_payload(post, user)  # before the commit, as in create_post
     db.session.commit()
-    return json_response(post_payload(post, user))
+    return json_response(payload)
 
 
 @bp.delete("/post_actions/<int:post_id>.json")
@@ -137,5 +145,6 @@ def like_post() -> Any:
 def unlike_post(post_id: int) -> Any:
     user, post = _like_params(post_id)
     likes.unlike(user, post)
+    payload = post_payload(post, user)  # before the commit, as in create_post
     db.session.commit()
-    return json_response(post_payload(post, user))
+    return json_response(payload)

@@ -15,6 +15,9 @@ LIKE = 2
 
 
 def like(user: User, post: Post) -> None:
+    # The post's row first (as a deletion takes it): a like and the post's deletion, or the
+    # same like sent twice, take turns and each sees what the other did.
+    lock_post(post)
     if not permissions.can_like(user, post):
         raise Forbidden("You cannot like this post.")
     exists = db.session.scalar(
@@ -31,6 +34,7 @@ def like(user: User, post: Post) -> None:
 
 
 def unlike(user: User, post: Post) -> None:
+    lock_post(post)
     if post.deleted_at is not None:  # its likes already left the topic's count
         raise Forbidden("This post is deleted.")
     removed = db.session.execute(
@@ -39,6 +43,12 @@ def unlike(user: User, post: Post) -> None:
     if not removed:
         raise Forbidden("You have not liked this post.")
     _count(post, -1)
+
+
+def lock_post(post: Post) -> None:
+    """Re-read the post and hold its row until commit (FOR UPDATE; a no-op on SQLite,
+    whose write transaction holds the whole database)."""
+    db.session.refresh(post, with_for_update=True)
 
 
 def _count(post: Post, delta: int) -> None:

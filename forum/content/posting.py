@@ -66,7 +66,13 @@ def create_topic(author: User, title: object, raw: object, category_id: int, ip:
     )
     db.session.add(topic)
     db.session.flush()
-    category.topic_count += 1
+    # In SQL, not `category.topic_count += 1`: two topics opened at once would both read
+    # the same count, and one would be lost (PostgreSQL runs them side by side).
+    db.session.execute(
+        update(Category)
+        .where(Category.id == category.id)
+        .values(topic_count=Category.topic_count + 1)
+    )
     return _add_post(topic, author, raw, ip, reply_to=None, now=now)
 
 
@@ -88,7 +94,9 @@ def _add_post(
     topic: Topic, author: User, raw: str, ip: IPAddress, reply_to: int | None, now: object
 ) -> Post:
     # One atomic UPDATE hands out the post number, so concurrent replies never collide.
-    number = db.session.execute(
+    # RETURNING the whole row, loaded over `topic` (populate_existing): its counters as the
+    # database has them (another reply may have come first), without a SELECT to refresh.
+    updated = db.session.execute(
         update(Topic)
         .where(Topic.id == topic.id)
         .values(
@@ -98,14 +106,18 @@ def _add_post(
             last_posted_at=now,
             last_post_user_id=author.id,
         )
-        .returning(Topic.highest_post_number)
+        .returning(Topic),
+        execution_options={"populate_existing": True, "synchronize_session": False},
     ).scalar_one()
+    assert updated is topic
+    number = topic.highest_post_number
     db.session.execute(
         update(Category)
         .where(Category.id == topic.category_id)
         .values(post_count=Category.post_count + 1)
     )
     post = Post(
+        topic=topic,  # also keeps it in the identity map for the answer built from the post
         topic_id=topic.id,
         user_id=author.id,
         post_number=number,
@@ -120,7 +132,6 @@ def _add_post(
     record_use(author.id, ip, now)
     author.last_seen_at = now
     db.session.flush()
-    db.session.refresh(topic)
     return post
 
 
@@ -138,6 +149,9 @@ def get_post(post_id: int, viewer: User | None = None) -> Post:
 
 
 def edit_post(editor: User, post: Post, raw: object, ip: IPAddress, reason: object = "") -> Post:
+    # Row lock first: two edits at once (a double submit) then take turns, each seeing the
+    # other's text and version, instead of both writing version n+1.
+    _lock(post)
     topic = db.session.get(Topic, post.topic_id)
     assert topic is not None
     if not permissions.can_edit(editor, post, topic):
@@ -169,14 +183,20 @@ def edit_post(editor: User, post: Post, raw: object, ip: IPAddress, reason: obje
 
 def delete_post(actor: User, post: Post) -> None:
     """Soft delete; deleting a topic's first post deletes the topic (as Discourse does)."""
+    # The counters below are read and written back, so the rows are locked first, in the
+    # order every writer takes them (post, topic, category): a reply or a like arriving
+    # meanwhile waits instead of being lost, and no two writers wait on each other.
+    _lock(post)
     if not permissions.can_delete(actor, post):
         raise Forbidden("You are not permitted to delete this post.")
     now = utcnow()
     post.deleted_at = now
     topic = db.session.get(Topic, post.topic_id)
     assert topic is not None
+    _lock(topic)
     category = db.session.get(Category, topic.category_id)
     assert category is not None
+    _lock(category)
     if post.post_number == 1:
         topic.deleted_at = now
         category.topic_count = max(category.topic_count - 1, 0)
@@ -186,3 +206,9 @@ def delete_post(actor: User, post: Post) -> None:
         topic.like_count = max(topic.like_count - post.like_count, 0)
         category.post_count = max(category.post_count - 1, 0)
     db.session.flush()
+
+
+def _lock(row: Post | Topic | Category) -> None:
+    """Re-read the row and hold it until commit (SELECT ... FOR UPDATE on PostgreSQL; on
+    SQLite the write transaction already holds the whole database)."""
+    db.session.refresh(row, with_for_update=True)

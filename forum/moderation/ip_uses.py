@@ -9,8 +9,19 @@ derives the table from them again (after retention erased old IPs, or for a bulk
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import ForeignKey, Index, Integer, delete, func, insert, select, union_all
+from sqlalchemy import (
+    ForeignKey,
+    Index,
+    Integer,
+    bindparam,
+    delete,
+    func,
+    insert,
+    select,
+    union_all,
+)
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Mapped
@@ -33,24 +44,40 @@ class AddressUse(db.Model):
     last_seen: Mapped[datetime] = column(Privacy.PERSONAL, UTCDateTime(), nullable=False)
 
 
-def record_use(user_id: int, ip: IPAddress, at: datetime) -> None:
-    """Count one post or edit, in the caller's transaction (one atomic upsert)."""
-    dialect = db.engine.dialect.name
+# The upsert, built once per dialect: building it (`excluded` makes a new alias of the table,
+# `on_conflict_do_update`, the functions) cost more than running it.
+_UPSERTS: dict[str, Any] = {}
+
+
+def _upsert(dialect: str) -> Any:
+    stmt = _UPSERTS.get(dialect)
+    if stmt is not None:
+        return stmt
+    columns = AddressUse.__table__.c
     make = pg_insert if dialect == "postgresql" else sqlite_insert
-    stmt = make(AddressUse).values(user_id=user_id, ip=ip, uses=1, first_seen=at, last_seen=at)
+    stmt = make(AddressUse).values(
+        user_id=bindparam("user_id", type_=columns.user_id.type),
+        ip=bindparam("ip", type_=columns.ip.type),
+        uses=1,
+        first_seen=bindparam("at", type_=columns.first_seen.type),
+        last_seen=bindparam("at", type_=columns.last_seen.type),
+    )
+    earliest, latest = (func.min, func.max) if dialect == "sqlite" else (func.least, func.greatest)
     stmt = stmt.on_conflict_do_update(
         index_elements=[AddressUse.user_id, AddressUse.ip],
         set_={
             "uses": AddressUse.uses + 1,
-            "first_seen": func.min(AddressUse.first_seen, stmt.excluded.first_seen)
-            if dialect == "sqlite"
-            else func.least(AddressUse.first_seen, stmt.excluded.first_seen),
-            "last_seen": func.max(AddressUse.last_seen, stmt.excluded.last_seen)
-            if dialect == "sqlite"
-            else func.greatest(AddressUse.last_seen, stmt.excluded.last_seen),
+            "first_seen": earliest(AddressUse.first_seen, stmt.excluded.first_seen),
+            "last_seen": latest(AddressUse.last_seen, stmt.excluded.last_seen),
         },
     )
-    db.session.execute(stmt)
+    _UPSERTS[dialect] = stmt
+    return stmt
+
+
+def record_use(user_id: int, ip: IPAddress, at: datetime) -> None:
+    """Count one post or edit, in the caller's transaction (one atomic upsert)."""
+    db.session.execute(_upsert(db.engine.dialect.name), {"user_id": user_id, "ip": ip, "at": at})
 
 
 def rebuild() -> None:

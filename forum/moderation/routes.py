@@ -18,7 +18,7 @@ from forum.content import posting
 from forum.content.errors import ContentError, NotFound
 from forum.content.models import Topic
 from forum.db import db, write_transaction
-from forum.moderation import audit, ip_reports, screening
+from forum.moderation import ip_reports, lookups, screening
 from forum.moderation.audit_log import audit_page
 from forum.moderation.close import set_closed
 from forum.moderation.hide import hide_post, unhide_post
@@ -73,15 +73,7 @@ def _report(
 def post_ip(post_id: int, fmt: str) -> Any:
     _fmt(fmt)
     with write_transaction():
-        post = posting.get_post(post_id, _me())
-        found = ip_reports.post_ips(post)
-        audit.record(
-            _me(),
-            "reveal_post_ip",
-            subject_user_id=post.user_id,
-            subject_type="post",
-            subject_id=post.id,
-        )
+        post, found = lookups.reveal_post_ip(_me(), post_id)
     edits = [
         {"version": v, "ip": _ip(ip), "edited_at": iso(at), "username": who}
         for v, ip, at, who in found["edits"]
@@ -106,8 +98,7 @@ def user_ips(username: str, fmt: str) -> Any:
     _fmt(fmt)
     with write_transaction():
         user = _user_or_404(username)
-        uses, sign_ins = ip_reports.user_ips(user)
-        audit.record_about(_me(), "user_ips", user)
+        uses, sign_ins = lookups.account_ips(_me(), user)
     ips = [
         {
             "ip": str(u.ip),
@@ -158,9 +149,7 @@ def ip_lookup(fmt: str) -> Any:
     if page < 0:
         raise ContentError("page must not be negative")
     with write_transaction():
-        accounts = ip_reports.lookup_accounts(network)
-        posts, more = ip_reports.lookup_posts(network, page)
-        audit.record(_me(), "ip_lookup", query=str(network), page=page)
+        accounts, posts, more = lookups.lookup(_me(), network, page)
     data = {
         "query": str(network),
         "accounts": [
@@ -210,8 +199,7 @@ def shared_ips(username: str, fmt: str) -> Any:
     _fmt(fmt)
     with write_transaction():
         user = _user_or_404(username)
-        shared = ip_reports.shared_ips(user)
-        audit.record_about(_me(), "shared_ips", user)
+        shared = lookups.account_shared_ips(_me(), user)
     accounts = [
         {
             "username": name,

@@ -13,6 +13,8 @@ class RoleError(ValueError):
 
 
 def find_user(username: str) -> User | None:
+    if "\x00" in username:  # no username has one, and PostgreSQL refuses it in a query
+        return None
     return db.session.scalar(select(User).where(User.username_lower == username.lower()))
 
 

@@ -13,19 +13,13 @@ from typing import Any, TypeVar
 
 from flask import render_template, request
 
-from auth.sessions import current_member
+from auth.sessions import ROLE_CHECKS, current_member
 from forum.content.errors import ContentError
 from forum.db import db
 from forum.users.models import User
 from forum.web.blueprint import MESSAGES, error_page
 
 F = TypeVar("F", bound=Callable[..., Any])
-
-_ALLOWED: dict[str, Callable[[User], bool]] = {
-    "member": lambda user: True,
-    "staff": lambda user: user.is_staff,
-    "admin": lambda user: user.is_admin,
-}
 
 
 def sign_in_page() -> tuple[str, int]:
@@ -35,7 +29,7 @@ def sign_in_page() -> tuple[str, int]:
 
 
 def page_requires(role: str) -> Callable[[F], F]:
-    allowed = _ALLOWED[role]
+    allowed = ROLE_CHECKS[role]
 
     def decorate(view: F) -> F:
         @wraps(view)

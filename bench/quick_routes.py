@@ -1,0 +1,115 @@
+"""Quick in-process CPU time per request of the hot routes (issue 10, §3), for A/B checks
+of a change: a throwaway SQLite forum (one topic of 20 posts, one to reply to), the routes
+called through Flask's test client, CPU time (`time.process_time`) per request.
+
+Cheaper than `profile_routes.py` (no dataset, no emulator, no profiler): run it on two
+copies of the tree alternately, a few times, and compare the medians; the machine's other
+work moves single runs by ±20 %.
+
+    .venv/bin/python bench/quick_routes.py [requests per route, default 200]
+"""
+
+from __future__ import annotations
+
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from itertools import count
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
+
+from conftest import make_user  # noqa: E402
+
+from forum import create_app  # noqa: E402
+from forum.content.categories import create_category  # noqa: E402
+from forum.db import db  # noqa: E402
+
+BODY = "A post body that is long enough to be accepted."
+
+
+def build(tmp: str) -> tuple[Any, dict[str, Callable[[], Any]]]:
+    app = create_app(
+        {
+            "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp}/quick.sqlite3",
+            "SECRET_KEY": "quick-bench",
+            "GITHUB_CLIENT_ID": "c",
+            "GITHUB_CLIENT_SECRET": "s",
+            "GITHUB_URL": "https://github.test",
+            "GITHUB_API_URL": "https://api.github.test",
+            "TRUSTED_PROXIES": "",
+            "PUBLIC_URL": "",
+            "RATELIMIT_ENABLED": False,
+            "SERVER_NAME": None,
+            "ERASURE_LEDGER": f"{tmp}/ledger.jsonl",
+            "ACCESS_LOG": f"{tmp}/access.log",  # on, as deployed
+        }
+    )
+    with app.app_context():
+        db.create_all()
+        user = make_user("alice")
+        session_id = user.get_id()
+        category = create_category("General", "Anything goes.")
+        db.session.commit()
+        category_id = category.id
+    member = app.test_client()
+    with member.session_transaction() as sess:
+        sess["_user_id"] = session_id
+        sess["_fresh"] = True
+    headers = {"X-CSRF-Token": member.get("/session/csrf.json").get_json()["csrf"]}
+
+    def new_topic(title: str) -> int:
+        made = member.post(
+            "/posts.json",
+            json={"title": title, "raw": BODY, "category": category_id},
+            headers=headers,
+        )
+        return int(made.get_json()["topic_id"])
+
+    read = new_topic("A topic of twenty posts")
+    for n in range(19):
+        member.post("/posts.json", json={"topic_id": read, "raw": f"{n} {BODY}"}, headers=headers)
+    reply_to = new_topic("A topic to reply to")
+    anon = app.test_client()
+    serial = count()
+    return app, {
+        "topic JSON, signed out": lambda: anon.get(f"/t/{read}.json"),
+        "topic HTML page, signed out": lambda: anon.get(f"/t/topic/{read}"),
+        "topic JSON, signed in": lambda: member.get(f"/t/{read}.json"),
+        "creating a reply": lambda: member.post(
+            "/posts.json",
+            json={"topic_id": reply_to, "raw": f"{next(serial)} {BODY}"},
+            headers=headers,
+        ),
+        "latest topics JSON": lambda: anon.get("/latest.json"),
+    }
+
+
+def main() -> None:
+    n = int(sys.argv[1]) if len(sys.argv) > 1 else 200
+    with tempfile.TemporaryDirectory() as tmp:
+        app, routes = build(tmp)
+        for name, call in routes.items():
+            assert call().status_code == 200, name
+            for _ in range(20):  # warm up
+                call()
+            samples = []
+            for _ in range(n):
+                started = time.process_time()
+                call()
+                samples.append((time.process_time() - started) * 1000)
+            samples.sort()
+            print(
+                f"{name:28s} median {statistics.median(samples):6.2f} ms"
+                f"  p10 {samples[len(samples) // 10]:6.2f} ms"
+            )
+        with app.app_context():
+            db.engine.dispose()
+
+
+if __name__ == "__main__":
+    main()
