@@ -460,3 +460,21 @@ def test_message_names_the_date_in_utc(app, users, bob, mia, thread):
     ok(suspend(mia, users["bob"], until="2031-06-30T23:30:00-02:00"))
     message = refused(reply(bob, thread["topic"]), 403)
     assert re.search(r"2031-07-01 01:30 UTC", message), message
+
+
+def test_a_form_field_without_a_name_is_a_422_not_a_500(app, mia, thread):
+    # Found by Schemathesis: a multipart part whose quoted name ends in a backslash, which
+    # escapes the closing quote, so the part has no name at all.
+    boundary = "b0undary"
+    body = (
+        f'--{boundary}\r\nContent-Disposition: form-data; name="'.encode()
+        + b"`\x1dN\\"
+        + f'"\r\n\r\nx\r\n--{boundary}\r\nContent-Disposition: form-data; name="status"'
+        f"\r\n\r\nclosed\r\n--{boundary}--\r\n".encode()
+    )
+    r = mia.put(
+        f"/t/{thread['topic']}/status.json",
+        data=body,
+        content_type=f"multipart/form-data; boundary={boundary}",
+    )
+    assert "not valid text" in refused(r, 422)

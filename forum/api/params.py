@@ -31,6 +31,8 @@ def params() -> dict[str, Any]:
         merged.update(body or {})
     else:
         for key, value in request.form.items(multi=False):
+            if not isinstance(key, str):  # a multipart part whose name is not valid text
+                raise ContentError("A form field's name is not valid text")
             _put(merged, key, value)
     return merged
 
