@@ -6,27 +6,20 @@ Import them: `from live import emulator_process, parlor_process`."""
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 import requests
-from sqlalchemy import create_engine, make_url, text
+import served
+from served import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 EMULATOR_CLIENT_ID = "parlor-e2e"
 EMULATOR_CLIENT_SECRET = "parlor-e2e-secret"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def wait_for(url: str, proc: subprocess.Popen[bytes] | None = None, timeout: float = 30) -> None:
@@ -84,23 +77,13 @@ def emulator_process(ready: bool = True) -> Iterator[str]:
 def scratch_database(workdir: Path) -> Iterator[str]:
     """A database of its own: a SQLite file in `workdir`, or, when TEST_DATABASE_URL names a
     PostgreSQL server, a database created there for the run and dropped after it."""
-    base = os.environ.get("TEST_DATABASE_URL")
-    if not base:
-        yield f"sqlite:///{workdir / 'parlor-live.sqlite3'}"
-        return
     from config import database_url
 
-    url = make_url(database_url(base))
-    name = f"parlor_live_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield url.set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    base = os.environ.get("TEST_DATABASE_URL")
+    with served.scratch_database(
+        database_url(base) if base else "sqlite://", workdir, "live"
+    ) as url:
+        yield url
 
 
 @contextmanager

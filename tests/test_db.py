@@ -3,14 +3,13 @@ migrations that build exactly the schema the models describe, on SQLite and Post
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
 
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from flask_migrate import upgrade
-from sqlalchemy import create_engine, make_url, text
+from served import scratch_database
 
 from forum.db import db
 from forum.privacy.registry import Privacy, privacy_of, undeclared
@@ -50,23 +49,10 @@ def test_sqlite_connections_are_set_up(app, ctx):
 
 
 @pytest.fixture
-def empty_database(db_url) -> Iterator[str]:
+def empty_database(db_url, tmp_path) -> Iterator[str]:
     """A new, empty database of the same kind as the test database."""
-    url = make_url(db_url)
-    if url.get_backend_name() == "sqlite":
-        path = f"{url.database}.{uuid.uuid4().hex}.migrate"
-        yield f"sqlite:///{path}"
-        return
-    name = f"parlor_mig_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield url.set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    with scratch_database(db_url, tmp_path, "mig") as url:
+        yield url
 
 
 def test_migrations_build_the_models_schema(make_app, empty_database):
