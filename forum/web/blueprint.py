@@ -60,13 +60,17 @@ def _require_csrf_for_form_posts() -> Any:
     return None
 
 
-def error_page(status: int, message: str, title: str | None = None) -> tuple[str, int]:
+def error_page(
+    status: int, message: str, title: str | None = None, back: str | None = None
+) -> tuple[str, int]:
+    """The error page: what happened, and a way back (`back`, else the latest topics)."""
     return (
         render_template(
             "parlor/error.html",
             status=status,
             title=title or TITLES.get(status, "Something went wrong"),
             message=message,
+            back=back,
         ),
         status,
     )

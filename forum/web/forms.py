@@ -5,12 +5,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from flask import render_template, url_for
+from flask import url_for
 from sqlalchemy import func, select
 
 from forum.content.errors import ContentError
 from forum.content.models import Post, Topic
 from forum.db import db
+from forum.web.blueprint import error_page
 
 POSTS_PER_PAGE = 20
 MAX_PAGE = 100_000
@@ -83,13 +84,4 @@ def post_url(topic: Topic, post_number: int) -> str:
 def refused(status: int, message: str, back: str | None = None, title: str = "") -> tuple[str, int]:
     """A write the member may not make: what happened, and the way back."""
     titles = {403: "Not allowed", 404: "Not found", 422: "That did not work"}
-    return (
-        render_template(
-            "parlor/refused.html",
-            status=status,
-            title=title or titles.get(status, "That did not work"),
-            message=message,
-            back=back,
-        ),
-        status,
-    )
+    return error_page(status, message, title or titles.get(status, "That did not work"), back)
