@@ -8,15 +8,24 @@ import json
 from collections.abc import Iterable
 from typing import Any
 
+import orjson
 from flask import Response
 
 JSON_TYPE = "application/json; charset=utf-8"
 
 
 def json_response(data: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
-    body = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
-    resp = Response(body, status=status, content_type=JSON_TYPE, headers=headers)
-    return resp
+    return Response(dumps(data), status=status, content_type=JSON_TYPE, headers=headers)
+
+
+def dumps(data: Any) -> bytes:
+    """Compact UTF-8 JSON. orjson: encoding a topic with the standard library took a tenth
+    of the request. What orjson refuses (a lone surrogate, an integer over 64 bits) goes
+    through the standard library, escaped to ASCII, rather than failing."""
+    try:
+        return orjson.dumps(data, option=orjson.OPT_NON_STR_KEYS)
+    except TypeError:  # orjson.JSONEncodeError is a TypeError
+        return json.dumps(data, separators=(",", ":")).encode()
 
 
 def json_error(

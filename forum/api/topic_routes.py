@@ -9,8 +9,7 @@ from html import escape
 from typing import Any
 
 from flask import abort, request, url_for
-from sqlalchemy import select
-from sqlalchemy.orm import defer
+from sqlalchemy import Row, select
 
 from auth.sessions import current_member
 from forum.api.blueprint import bp
@@ -24,9 +23,11 @@ from forum.api.serializers import (
     topic_list_json,
     topic_path,
 )
+from forum.content import reads
 from forum.content.errors import ContentError
 from forum.content.likes import liked_post_ids
-from forum.content.models import Category, Post, Topic
+from forum.content.models import Category
+from forum.content.reads import AnyTopic
 from forum.db import db
 from forum.timeutil import iso
 from forum.users.models import User
@@ -53,16 +54,7 @@ def _per_page() -> int:
 
 def _topic_list(category_id: int | None, more_endpoint: str, /, **more_args: Any) -> Any:
     page, per_page = _page(), _per_page()
-    query = select(Topic).where(Topic.deleted_at.is_(None))
-    if category_id is not None:
-        query = query.where(Topic.category_id == category_id)
-    topics = list(
-        db.session.scalars(
-            query.order_by(Topic.bumped_at.desc(), Topic.id.desc())
-            .offset(page * per_page)
-            .limit(per_page + 1)
-        )
-    )
+    topics = reads.topic_list(category_id, page * per_page, per_page + 1)
     more = None
     if len(topics) > per_page:
         topics = topics[:per_page]
@@ -95,7 +87,7 @@ def categories() -> Any:
 @bp.get("/c/<slug>/<int:category_id>.json")
 @bp.get("/c/<int:category_id>.json")
 def category_topics(category_id: int, slug: str | None = None) -> Any:
-    category = db.session.get(Category, category_id)
+    category = reads.category(category_id)
     if category is None:
         abort(404)
     return _topic_list(category.id, "api.category_topics", category_id=category.id)
@@ -110,27 +102,16 @@ def _viewer() -> User | None:
     return unwrap() if unwrap is not None else viewer
 
 
-def _visible_posts(topic: Topic, viewer: User | None) -> Any:
-    """The topic's posts the viewer may see: deleted ones are for staff."""
-    visible = Post.topic_id == topic.id
-    if not (viewer and viewer.is_staff):
-        visible = visible & Post.deleted_at.is_(None)
-    return visible
+def _sees_deleted(viewer: User | None) -> bool:
+    """Deleted posts are for staff."""
+    return viewer is not None and viewer.is_staff
 
 
-def _stream_posts(
-    topic: Topic, viewer: User | None, post_ids: list[int]
+def _stream_json(
+    topic: AnyTopic, viewer: User | None, posts: list[Row[Any]]
 ) -> tuple[list[dict[str, Any]], dict[int, Card]]:
     """These posts of the topic as `post_stream.posts`, and the cards of their authors and
-    of the topic's creator and last poster: 3 queries, whatever the number of posts."""
-    # A topic never shows a post's IP or source: not loading them saves decoding 20 IPs
-    # (and raises, rather than querying per post, if a serializer ever reads them).
-    query = (
-        select(Post)
-        .options(defer(Post.ip, raiseload=True), defer(Post.raw, raiseload=True))
-        .where(_visible_posts(topic, viewer), Post.id.in_(post_ids))
-    )
-    posts = list(db.session.scalars(query.order_by(Post.post_number)))
+    of the topic's creator and last poster: 2 queries, whatever the number of posts."""
     people = cards({p.user_id for p in posts} | {topic.user_id, topic.last_post_user_id})
     liked = liked_post_ids(viewer, [p.id for p in posts])
     path = topic_path(topic)
@@ -140,10 +121,9 @@ def _stream_posts(
     ], people
 
 
-def load_topic(topic_id: int) -> Topic:
-    topic = db.session.get(Topic, topic_id)
-    viewer = current_member()
-    if topic is None or (topic.deleted_at is not None and not (viewer and viewer.is_staff)):
+def load_topic(topic_id: int, viewer: User | None) -> Row[Any]:
+    topic = reads.topic(topic_id)
+    if topic is None or (topic.deleted_at is not None and not _sees_deleted(viewer)):
         abort(404)
     return topic
 
@@ -153,15 +133,17 @@ def topic_posts(topic_id: int) -> Any:
     """Some posts of a topic by id (`post_ids[]`), as clients page through the `stream`;
     without ids, its first chunk (as Discourse, and as pydiscourse's `topic_posts` asks)."""
     viewer = _viewer()
-    topic = load_topic(topic_id)
+    topic = load_topic(topic_id, viewer)
     raw_ids = request.args.getlist("post_ids[]") or request.args.getlist("post_ids")
     if len(raw_ids) > MAX_POST_IDS:
         raise ContentError(f"at most {MAX_POST_IDS} post_ids[] at once")
     ids = [int_param({"post_ids[]": v}, "post_ids[]") for v in raw_ids]
-    if not raw_ids:
-        first = select(Post.id).where(_visible_posts(topic, viewer))
-        ids = list(db.session.scalars(first.order_by(Post.post_number).limit(POSTS_CHUNK)))
-    posts, _ = _stream_posts(topic, viewer, [i for i in ids if i is not None])
+    deleted = _sees_deleted(viewer)
+    if raw_ids:
+        found = reads.posts_by_id(topic.id, [i for i in ids if i is not None], deleted)
+    else:
+        found = reads.posts_page(topic.id, 0, POSTS_CHUNK, deleted)
+    posts, _ = _stream_json(topic, viewer, found)
     return json_response({"post_stream": {"posts": posts}, "id": topic.id})
 
 
@@ -170,14 +152,13 @@ def topic_posts(topic_id: int) -> Any:
 def topic(topic_id: int, slug: str | None = None) -> Any:
     """The topic, its first 20 posts, and the `stream` of every post id (as Discourse)."""
     viewer = _viewer()
-    topic = load_topic(topic_id)
-    authored = db.session.execute(
-        select(Post.id, Post.user_id)
-        .where(_visible_posts(topic, viewer))
-        .order_by(Post.post_number)
-    ).all()
+    topic = load_topic(topic_id, viewer)
+    deleted = _sees_deleted(viewer)
+    authored = reads.post_stream(topic.id, deleted)
     stream = [post_id for post_id, _ in authored]
-    posts, people = _stream_posts(topic, viewer, stream[:POSTS_CHUNK])
+    # The first chunk of the stream: the same posts, in the same order.
+    first = reads.posts_page(topic.id, 0, POSTS_CHUNK, deleted)
+    posts, people = _stream_json(topic, viewer, first)
     return json_response(
         {
             "post_stream": {"posts": posts, "stream": stream},

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import bindparam, delete, select, update
 from sqlalchemy.exc import IntegrityError
 
 from forum.content import permissions
@@ -12,6 +12,12 @@ from forum.db import db
 from forum.users.models import User
 
 LIKE = 2
+
+# Built once: every page of posts a member reads runs it.
+_L = Like.__table__.c
+_LIKED = select(_L.post_id).where(
+    _L.user_id == bindparam("user_id"), _L.post_id.in_(bindparam("post_ids", expanding=True))
+)
 
 
 def like(user: User, post: Post) -> None:
@@ -65,8 +71,4 @@ def liked_post_ids(user: User | None, post_ids: list[int]) -> set[int]:
     """Which of these posts the member liked: one query for a whole page of posts."""
     if user is None or not post_ids:
         return set()
-    return set(
-        db.session.scalars(
-            select(Like.post_id).where(Like.user_id == user.id, Like.post_id.in_(post_ids))
-        )
-    )
+    return set(db.session.scalars(_LIKED, {"user_id": user.id, "post_ids": post_ids}))

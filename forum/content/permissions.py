@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-from forum.content.models import Post, Topic
+from forum.content.reads import AnyPost, AnyTopic
 from forum.users.models import User
 
 
-def can_reply(user: User | None, topic: Topic) -> bool:
+def can_reply(user: User | None, topic: AnyTopic) -> bool:
     if user is None or topic.deleted_at is not None:
         return False
     return not topic.closed or user.is_staff
 
 
-def can_edit(user: User | None, post: Post, topic: Topic) -> bool:
+def can_edit(user: User | None, post: AnyPost, topic: AnyTopic) -> bool:
     if user is None or post.deleted_at is not None:
         return False
     if user.is_staff:
@@ -20,11 +20,11 @@ def can_edit(user: User | None, post: Post, topic: Topic) -> bool:
     return post.user_id == user.id and not topic.closed
 
 
-def can_delete(user: User | None, post: Post) -> bool:
+def can_delete(user: User | None, post: AnyPost) -> bool:
     if user is None or post.deleted_at is not None:
         return False
     return user.is_staff or post.user_id == user.id
 
 
-def can_like(user: User | None, post: Post) -> bool:
+def can_like(user: User | None, post: AnyPost) -> bool:
     return user is not None and post.user_id != user.id and post.deleted_at is None

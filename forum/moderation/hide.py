@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from forum.content.models import Post
+from forum.content.reads import AnyPost
 from forum.moderation import audit
 from forum.timeutil import utcnow
 from forum.users.models import User
@@ -34,5 +35,5 @@ def unhide_post(actor: User, post: Post) -> None:
         )
 
 
-def can_see_hidden(viewer: User | None, post: Post) -> bool:
+def can_see_hidden(viewer: User | None, post: AnyPost) -> bool:
     return viewer is not None and (viewer.is_staff or viewer.id == post.user_id)

@@ -9,7 +9,8 @@ from flask import url_for
 from sqlalchemy import func, select
 
 from forum.content.errors import ContentError
-from forum.content.models import Post, Topic
+from forum.content.models import Post
+from forum.content.reads import AnyTopic
 from forum.db import db
 from forum.web.blueprint import error_page
 
@@ -65,18 +66,18 @@ def page_of(topic_id: int, post_number: int) -> int:
     return (before or 0) // POSTS_PER_PAGE + 1
 
 
-def last_page(topic: Topic) -> int:
+def last_page(topic: AnyTopic) -> int:
     """How many pages the topic has, from its counter of (undeleted) posts."""
     return max(-(-topic.posts_count // POSTS_PER_PAGE), 1)
 
 
-def topic_url(topic: Topic, page: int = 1, **kwargs: object) -> str:
+def topic_url(topic: AnyTopic, page: int = 1, **kwargs: object) -> str:
     if page > 1:
         kwargs["page"] = page
     return url_for("web.topic", slug=topic.slug, topic_id=topic.id, **kwargs)
 
 
-def post_url(topic: Topic, post_number: int) -> str:
+def post_url(topic: AnyTopic, post_number: int) -> str:
     """The page a post is on, scrolled to it."""
     return topic_url(topic, page_of(topic.id, post_number), _anchor=f"post_{post_number}")
 

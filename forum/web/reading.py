@@ -10,16 +10,17 @@ from typing import Any
 
 from flask import abort, redirect, render_template, request, url_for
 from markupsafe import Markup
-from sqlalchemy import select
+from sqlalchemy import Row, select
 
 from auth.sessions import current_member
 from forum.api.serializers import cards
 from forum.api.user_routes import user_payload
-from forum.content import permissions, posting
+from forum.content import permissions, posting, reads
 from forum.content import search as content_search
 from forum.content.errors import ContentError
 from forum.content.likes import liked_post_ids
 from forum.content.models import Category, Post, Topic
+from forum.content.reads import AnyTopic
 from forum.db import db
 from forum.moderation.hide import PLACEHOLDER, can_see_hidden
 from forum.moderation.suspend import suspension_message
@@ -56,17 +57,8 @@ def excerpt(cooked: str) -> str:
 # -- lists of topics ---------------------------------------------------------------------
 
 
-def _topic_list(category: Category | None, page: int) -> tuple[list[Topic], bool]:
-    query = select(Topic).where(Topic.deleted_at.is_(None))
-    if category is not None:
-        query = query.where(Topic.category_id == category.id)
-    topics = list(
-        db.session.scalars(
-            query.order_by(Topic.bumped_at.desc(), Topic.id.desc())
-            .offset((page - 1) * TOPICS_PER_PAGE)
-            .limit(TOPICS_PER_PAGE + 1)
-        )
-    )
+def _topic_list(category_id: int | None, page: int) -> tuple[list[Row[Any]], bool]:
+    topics = reads.topic_list(category_id, (page - 1) * TOPICS_PER_PAGE, TOPICS_PER_PAGE + 1)
     if not topics and page > 1:
         abort(404, description="There is no such page of topics.")
     return topics[:TOPICS_PER_PAGE], len(topics) > TOPICS_PER_PAGE
@@ -107,7 +99,7 @@ def category(slug: str, category_id: int) -> str:
     if found is None:
         abort(404, description="There is no such category.")
     page = page_arg(request.args.get("page"))
-    topics, more = _topic_list(found, page)
+    topics, more = _topic_list(found.id, page)
     return render_template(
         "parlor/category.html",
         category=found,
@@ -128,7 +120,7 @@ def category(slug: str, category_id: int) -> str:
 class PostView:
     """One post as this viewer sees it, and what they may do with it."""
 
-    post: Post
+    post: Row[Any]
     html: str
     hidden: bool
     readable: bool  # hidden, but this viewer may read it (staff, the author)
@@ -138,8 +130,8 @@ class PostView:
     can_delete: bool
 
 
-def _visible_topic(topic_id: int) -> Topic:
-    found = db.session.get(Topic, topic_id)
+def _visible_topic(topic_id: int) -> Row[Any]:
+    found = reads.topic(topic_id)
     if found is None or found.deleted_at is not None:
         abort(404, description="There is no such topic, or it was deleted.")
     return found
@@ -171,7 +163,7 @@ def topic(slug: str, topic_id: int) -> Any:
 _PLAIN_NAME = re.compile(r"[A-Za-z0-9_.~-]+")
 
 
-def _post_urls(topic: Topic, people: dict[int, Any]) -> tuple[str, dict[int, str]]:
+def _post_urls(topic: AnyTopic, people: dict[int, Any]) -> tuple[str, dict[int, str]]:
     """The permalink prefix (+ post number) and each author's profile URL, built once per
     page: a `url_for` per post was a tenth of the page's time."""
     permalink = url_for("web.topic_post", slug=topic.slug, topic_id=topic.id, post_number=1)
@@ -186,21 +178,16 @@ def _post_urls(topic: Topic, people: dict[int, Any]) -> tuple[str, dict[int, str
 
 
 def render_topic(
-    topic: Topic,
+    topic: AnyTopic,
     page: int,
     reply: Form | None = None,
     status: int = 200,
     missing_page_is_404: bool = False,
 ) -> tuple[str, int]:
     """The topic page; `reply` is a reply form to show again, with its errors."""
-    posts = list(
-        db.session.scalars(
-            select(Post)
-            .where(Post.topic_id == topic.id, Post.deleted_at.is_(None))
-            .order_by(Post.post_number)
-            .offset((page - 1) * POSTS_PER_PAGE)
-            .limit(POSTS_PER_PAGE + 1)
-        )
+    # Deleted posts are left out for everyone here; staff find them through the API.
+    posts = reads.posts_page(
+        topic.id, (page - 1) * POSTS_PER_PAGE, POSTS_PER_PAGE + 1, include_deleted=False
     )
     if missing_page_is_404 and not posts and page > 1:
         abort(404, description="This topic has no such page.")
@@ -231,7 +218,7 @@ def render_topic(
         render_template(
             "parlor/topic.html",
             topic=topic,
-            category=db.session.get(Category, topic.category_id),
+            category=reads.category(topic.category_id),
             posts=views,
             people=people,
             permalink_prefix=permalink_prefix,
