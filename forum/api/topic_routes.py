@@ -5,6 +5,7 @@ Every route reads signed out and runs a fixed number of queries, whatever the to
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from html import escape
 from typing import Any
 
@@ -108,7 +109,7 @@ def _sees_deleted(viewer: User | None) -> bool:
 
 
 def _stream_json(
-    topic: AnyTopic, viewer: User | None, posts: list[Row[Any]]
+    topic: AnyTopic, viewer: User | None, posts: Sequence[Row[Any]]
 ) -> tuple[list[dict[str, Any]], dict[int, Card]]:
     """These posts of the topic as `post_stream.posts`, and the cards of their authors and
     of the topic's creator and last poster: 2 queries, whatever the number of posts."""

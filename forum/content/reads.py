@@ -9,6 +9,7 @@ and turning rows into `Topic`/`Post` objects was over half of a topic's time (is
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any, TypeAlias
 
 from sqlalchemy import Row, Select, bindparam, case, select
@@ -87,28 +88,28 @@ def category(category_id: int) -> Row[Any] | None:
     return db.session.execute(_CATEGORY, {"category_id": category_id}).first()
 
 
-def post_stream(topic_id: int, include_deleted: bool) -> list[Row[Any]]:
+def post_stream(topic_id: int, include_deleted: bool) -> Sequence[Row[Any]]:
     """(id, user_id) of every post of the topic in order: Discourse's `stream`."""
-    return list(db.session.execute(_STREAM[include_deleted], {"topic_id": topic_id}))
+    return db.session.execute(_STREAM[include_deleted], {"topic_id": topic_id}).all()
 
 
-def posts_page(topic_id: int, offset: int, limit: int, include_deleted: bool) -> list[Row[Any]]:
+def posts_page(topic_id: int, offset: int, limit: int, include_deleted: bool) -> Sequence[Row[Any]]:
     """The topic's posts in order, from the `offset`th, at most `limit`."""
     params = {"topic_id": topic_id, "offset": offset, "limit": limit}
-    return list(db.session.execute(_PAGE[include_deleted], params))
+    return db.session.execute(_PAGE[include_deleted], params).all()
 
 
-def posts_by_id(topic_id: int, post_ids: list[int], include_deleted: bool) -> list[Row[Any]]:
+def posts_by_id(topic_id: int, post_ids: list[int], include_deleted: bool) -> Sequence[Row[Any]]:
     """These posts of the topic (others are left out), in order."""
     if not post_ids:
         return []
     params = {"topic_id": topic_id, "post_ids": post_ids}
-    return list(db.session.execute(_BY_IDS[include_deleted], params))
+    return db.session.execute(_BY_IDS[include_deleted], params).all()
 
 
-def topic_list(category_id: int | None, offset: int, limit: int) -> list[Row[Any]]:
+def topic_list(category_id: int | None, offset: int, limit: int) -> Sequence[Row[Any]]:
     """Undeleted topics, the most recently bumped first; of one category if given."""
     params = {"offset": offset, "limit": limit}
     if category_id is not None:
         params["category_id"] = category_id
-    return list(db.session.execute(_TOPIC_LISTS[category_id is not None], params))
+    return db.session.execute(_TOPIC_LISTS[category_id is not None], params).all()

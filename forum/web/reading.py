@@ -5,6 +5,7 @@ of queries, however many posts a page shows."""
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -57,7 +58,7 @@ def excerpt(cooked: str) -> str:
 # -- lists of topics ---------------------------------------------------------------------
 
 
-def _topic_list(category_id: int | None, page: int) -> tuple[list[Row[Any]], bool]:
+def _topic_list(category_id: int | None, page: int) -> tuple[Sequence[Row[Any]], bool]:
     topics = reads.topic_list(category_id, (page - 1) * TOPICS_PER_PAGE, TOPICS_PER_PAGE + 1)
     if not topics and page > 1:
         abort(404, description="There is no such page of topics.")
