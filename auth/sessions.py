@@ -14,6 +14,7 @@ from typing import Any, TypeVar
 
 from flask import Flask, Request, abort, g, request, session
 from flask_login import LoginManager, current_user
+from sqlalchemy import bindparam, select
 
 from forum.db import db
 from forum.users.models import User
@@ -24,6 +25,8 @@ UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 login_manager = LoginManager()
 login_manager.session_protection = "basic"
+# Built once: every signed-in request runs it (`session.get` builds its statement per call).
+_USER_BY_ID = select(User).where(User.id == bindparam("user_id"))
 
 
 @login_manager.user_loader
@@ -31,7 +34,7 @@ def load_user(session_id: str) -> User | None:
     user_id, _, token = session_id.partition(":")
     if not (user_id.isascii() and user_id.isdigit() and token) or len(user_id) > 10:
         return None
-    user = db.session.get(User, int(user_id))
+    user = db.session.execute(_USER_BY_ID, {"user_id": int(user_id)}).scalar_one_or_none()
     if user is None or not user.is_active:
         return None
     if not hmac.compare_digest(user.session_token.encode(), token.encode()):

@@ -4,7 +4,9 @@ called through Flask's test client, CPU time (`time.process_time`) per request.
 
 Cheaper than `profile_routes.py` (no dataset, no emulator, no profiler): run it on two
 copies of the tree alternately, a few times, and compare the medians; the machine's other
-work moves single runs by ±20 %.
+work moves single runs by ±20 %. The baseline app (`baseline_app.py`) is timed the same way
+on the same database, and each route's figure is also given as the baseline's time over
+Parlor's (the HTTP benchmark's ratio, without gunicorn and the load generator).
 
     .venv/bin/python bench/quick_routes.py [requests per route, default 200]
 """
@@ -21,8 +23,9 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
+sys.path[:0] = [str(ROOT), str(ROOT / "tests"), str(ROOT / "bench")]
 
+import baseline_app  # noqa: E402
 from conftest import make_user  # noqa: E402
 
 from forum import create_app  # noqa: E402
@@ -76,7 +79,12 @@ def build(tmp: str) -> tuple[Any, dict[str, Callable[[], Any]]]:
     reply_to = new_topic("A topic to reply to")
     anon = app.test_client()
     serial = count()
+    baseline_app.prepare(f"sqlite:///{tmp}/quick.sqlite3")
+    baseline = baseline_app.create_app(f"sqlite:///{tmp}/quick.sqlite3").test_client()
     return app, {
+        "baseline 20 rows": lambda: baseline.get("/rows/20.json"),
+        "baseline 30 rows": lambda: baseline.get("/rows/30.json"),
+        "baseline insert": lambda: baseline.post("/rows.json", json={"body": BODY}),
         "topic JSON, signed out": lambda: anon.get(f"/t/{read}.json"),
         "topic HTML page, signed out": lambda: anon.get(f"/t/topic/{read}"),
         "topic JSON, signed in": lambda: member.get(f"/t/{read}.json"),
@@ -89,8 +97,19 @@ def build(tmp: str) -> tuple[Any, dict[str, Callable[[], Any]]]:
     }
 
 
+# Each route's baseline, as in the HTTP benchmark.
+BASELINE_OF = {
+    "topic JSON, signed out": "baseline 20 rows",
+    "topic HTML page, signed out": "baseline 20 rows",
+    "topic JSON, signed in": "baseline 20 rows",
+    "creating a reply": "baseline insert",
+    "latest topics JSON": "baseline 30 rows",
+}
+
+
 def main() -> None:
     n = int(sys.argv[1]) if len(sys.argv) > 1 else 200
+    medians: dict[str, float] = {}
     with tempfile.TemporaryDirectory() as tmp:
         app, routes = build(tmp)
         for name, call in routes.items():
@@ -103,9 +122,12 @@ def main() -> None:
                 call()
                 samples.append((time.process_time() - started) * 1000)
             samples.sort()
+            medians[name] = statistics.median(samples)
+            base = BASELINE_OF.get(name)
+            versus = f"  {medians[base] / medians[name]:.2f}x baseline" if base else ""
             print(
-                f"{name:28s} median {statistics.median(samples):6.2f} ms"
-                f"  p10 {samples[len(samples) // 10]:6.2f} ms"
+                f"{name:28s} median {medians[name]:6.2f} ms"
+                f"  p10 {samples[len(samples) // 10]:6.2f} ms{versus}"
             )
         with app.app_context():
             db.engine.dispose()

@@ -6,6 +6,7 @@ SQLite is the zero-set-up default; PostgreSQL is the same code through DATABASE_
 from __future__ import annotations
 
 import ipaddress
+import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -15,6 +16,7 @@ from flask import Flask, g, has_request_context, request
 from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import DateTime, LargeBinary, MetaData, event
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.types import TypeDecorator
 
@@ -112,7 +114,14 @@ def _sqlite_on_connect(dbapi_conn: Any, _record: Any) -> None:
 def _sqlite_on_begin(conn: Any) -> None:
     # A write transaction begins IMMEDIATE so that it waits for the lock (busy timeout)
     # instead of failing with SQLITE_BUSY when it upgrades from read to write.
-    conn.exec_driver_sql("BEGIN IMMEDIATE" if _wants_write() else "BEGIN")
+    # Sent on the driver's connection: through `exec_driver_sql` this one statement was a
+    # tenth of a small request. Its errors are wrapped as SQLAlchemy's would be, so that a
+    # locked database is still an OperationalError (a 503, see forum/unavailable.py).
+    statement = "BEGIN IMMEDIATE" if _wants_write() else "BEGIN"
+    try:
+        conn.connection.driver_connection.execute(statement)
+    except sqlite3.Error as exc:
+        raise DBAPIError.instance(statement, None, exc, sqlite3.Error) from exc
 
 
 def _wants_write() -> bool:

@@ -12,11 +12,15 @@ def utcnow() -> datetime:
 def iso(value: datetime | None) -> str | None:
     if value is None:
         return None
-    if value.tzinfo is None:  # naive values are UTC throughout Parlor
-        value = value.replace(tzinfo=UTC)
-    elif value.utcoffset():
-        value = value.astimezone(UTC)
-    return value.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    if value.tzinfo is not UTC:  # what the database hands back is UTC already: fast path
+        if value.tzinfo is None:  # naive values are UTC throughout Parlor
+            value = value.replace(tzinfo=UTC)
+        elif value.utcoffset():
+            value = value.astimezone(UTC)
+        else:
+            value = value.replace(tzinfo=UTC)
+    # A UTC time's ISO form ends in "+00:00"; Discourse writes "Z".
+    return value.isoformat(timespec="milliseconds")[:-6] + "Z"
 
 
 def parse_iso(value: str) -> datetime:
