@@ -6,7 +6,8 @@ here, once; the IP is stored with the row it belongs to, so there is no post wit
 
 from __future__ import annotations
 
-from sqlalchemy import update
+from sqlalchemy import bindparam, update
+from sqlalchemy.orm.attributes import set_committed_value
 
 from forum.content import permissions
 from forum.content.errors import ContentError, Forbidden, NotFound
@@ -22,6 +23,28 @@ from forum.users.models import User
 TITLE_MIN, TITLE_MAX = 15, 255
 POST_MIN, POST_MAX = 20, 32000
 EDIT_REASON_MAX = 255
+
+
+_T, _C = Topic.__table__.c, Category.__table__.c
+# The statements every reply runs, built once, on the tables (no ORM bulk-update path).
+_NOW = bindparam("now", type_=_T.bumped_at.type)
+_BUMP_TOPIC = (
+    update(Topic.__table__)
+    .where(_T.id == bindparam("topic_id"))
+    .values(
+        highest_post_number=_T.highest_post_number + 1,
+        posts_count=_T.posts_count + 1,
+        bumped_at=_NOW,
+        last_posted_at=_NOW,
+        last_post_user_id=bindparam("author_id"),
+    )
+    .returning(*Topic.__table__.c)
+)
+_COUNT_CATEGORY_POST = (
+    update(Category.__table__)
+    .where(_C.id == bindparam("category_id"))
+    .values(post_count=_C.post_count + 1)
+)
 
 
 def validate_title(title: object) -> str:
@@ -94,28 +117,14 @@ def _add_post(
     topic: Topic, author: User, raw: str, ip: IPAddress, reply_to: int | None, now: object
 ) -> Post:
     # One atomic UPDATE hands out the post number, so concurrent replies never collide.
-    # RETURNING the whole row, loaded over `topic` (populate_existing): its counters as the
-    # database has them (another reply may have come first), without a SELECT to refresh.
-    updated = db.session.execute(
-        update(Topic)
-        .where(Topic.id == topic.id)
-        .values(
-            highest_post_number=Topic.highest_post_number + 1,
-            posts_count=Topic.posts_count + 1,
-            bumped_at=now,
-            last_posted_at=now,
-            last_post_user_id=author.id,
-        )
-        .returning(Topic),
-        execution_options={"populate_existing": True, "synchronize_session": False},
-    ).scalar_one()
-    assert updated is topic
+    # RETURNING the whole row, set over `topic`: its counters as the database has them
+    # (another reply may have come first), without a SELECT to refresh.
+    params = {"topic_id": topic.id, "now": now, "author_id": author.id}
+    row = db.session.execute(_BUMP_TOPIC, params).one()
+    for key, value in row._mapping.items():
+        set_committed_value(topic, key, value)
     number = topic.highest_post_number
-    db.session.execute(
-        update(Category)
-        .where(Category.id == topic.category_id)
-        .values(post_count=Category.post_count + 1)
-    )
+    db.session.execute(_COUNT_CATEGORY_POST, {"category_id": topic.category_id})
     post = Post(
         topic=topic,  # also keeps it in the identity map for the answer built from the post
         topic_id=topic.id,

@@ -45,7 +45,8 @@ class AddressUse(db.Model):
 
 
 # The upsert, built once per dialect: building it (`excluded` makes a new alias of the table,
-# `on_conflict_do_update`, the functions) cost more than running it.
+# `on_conflict_do_update`, the functions) cost more than running it. On the table, not the
+# model: an ORM-enabled INSERT takes the ORM's bulk path, a fifth of a reply's time.
 _UPSERTS: dict[str, Any] = {}
 
 
@@ -55,7 +56,7 @@ def _upsert(dialect: str) -> Any:
         return stmt
     columns = AddressUse.__table__.c
     make = pg_insert if dialect == "postgresql" else sqlite_insert
-    stmt = make(AddressUse).values(
+    stmt = make(AddressUse.__table__).values(
         user_id=bindparam("user_id", type_=columns.user_id.type),
         ip=bindparam("ip", type_=columns.ip.type),
         uses=1,
@@ -64,11 +65,11 @@ def _upsert(dialect: str) -> Any:
     )
     earliest, latest = (func.min, func.max) if dialect == "sqlite" else (func.least, func.greatest)
     stmt = stmt.on_conflict_do_update(
-        index_elements=[AddressUse.user_id, AddressUse.ip],
+        index_elements=[columns.user_id, columns.ip],
         set_={
-            "uses": AddressUse.uses + 1,
-            "first_seen": earliest(AddressUse.first_seen, stmt.excluded.first_seen),
-            "last_seen": latest(AddressUse.last_seen, stmt.excluded.last_seen),
+            "uses": columns.uses + 1,
+            "first_seen": earliest(columns.first_seen, stmt.excluded.first_seen),
+            "last_seen": latest(columns.last_seen, stmt.excluded.last_seen),
         },
     )
     _UPSERTS[dialect] = stmt

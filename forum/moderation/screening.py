@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 
 from forum.content.errors import ContentError, Forbidden
 from forum.db import IPAddress, db
@@ -78,22 +78,23 @@ def unscreen(actor: User, entry: ScreenedIP) -> None:
     db.session.delete(entry)
 
 
-def blocking_entry(ip: IPAddress) -> ScreenedIP | None:
-    return db.session.scalar(
-        select(ScreenedIP)
-        .where(ScreenedIP.first_ip <= ip, ScreenedIP.last_ip >= ip, ScreenedIP.action == "block")
-        .limit(1)
-    )
+_S = ScreenedIP.__table__.c
+_IP = bindparam("ip", type_=_S.first_ip.type)
+# Built once, on the table (every post, edit and sign-in asks): the id of a block covering
+# the address, if any.
+_BLOCKING = (
+    select(_S.id).where(_S.first_ip <= _IP, _S.last_ip >= _IP, _S.action == "block").limit(1)
+)
 
 
 def ensure_not_blocked(ip: IPAddress) -> None:
     """Refuse a write from a blocked address, counting the match (Discourse does too)."""
-    entry = blocking_entry(ip)
-    if entry is None:
+    entry_id = db.session.scalar(_BLOCKING, {"ip": ip})
+    if entry_id is None:
         return
     db.session.execute(
         update(ScreenedIP)
-        .where(ScreenedIP.id == entry.id)
+        .where(ScreenedIP.id == entry_id)
         .values(match_count=ScreenedIP.match_count + 1, last_match_at=utcnow())
     )
     db.session.commit()  # the count survives the refusal
