@@ -3,7 +3,6 @@ kept ACCESS_LOG_RETENTION_DAYS days. Secrets in query strings never reach it."""
 
 from __future__ import annotations
 
-import json
 import logging
 import sys
 import time
@@ -14,6 +13,7 @@ from urllib.parse import parse_qsl, urlencode
 from flask import Flask, Response, g, request, session
 from sqlalchemy import inspect
 
+from forum.api.responses import dumps
 from forum.net import client_ip
 from forum.timeutil import iso, utcnow
 
@@ -80,7 +80,7 @@ def init_access_log(app: Flask, blueprints: frozenset[str] | None) -> None:
             # the stack for a source line the "%(message)s" format never prints. The
             # handler still flushes each line: workers share the file, and a line must be
             # one write so that theirs never interleave.
-            line = json.dumps(entry, ensure_ascii=False)
+            line = dumps(entry).decode()
             logger.handle(logger.makeRecord(logger.name, logging.INFO, "", 0, line, None, None))
         return response
 

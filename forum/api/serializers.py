@@ -64,16 +64,17 @@ def cards(user_ids: set[int]) -> dict[int, Card]:
         return {}
     rows = db.session.execute(_CARDS, {"user_ids": list(user_ids)}).all()
     avatars = _AvatarTemplates()
+    # Unpacked and built positionally: a page builds a few dozen cards.
     return {
-        row.id: Card(
-            id=row.id,
-            username=row.username,
+        user_id: Card(
+            user_id,
+            username,
             # As User.name: the parts that are set.
-            name=" ".join(part for part in (row.first_name, row.last_name) if part),
-            avatar_template=avatars(row.username, row.version),
-            role=row.role,
+            f"{first} {last}" if first and last else first or last,
+            avatars(username, version),
+            role,
         )
-        for row in rows
+        for user_id, username, first, last, role, version in rows
     }
 
 
@@ -125,17 +126,20 @@ def post_json(
     staff = author.role in ("moderator", "admin")
     hidden = post.hidden_at is not None
     readable = not hidden or can_see_hidden(viewer, post)
+    created_at, updated_at = post.created_at, post.updated_at
+    created = iso(created_at)
     data: dict[str, Any] = {
         "id": post.id,
         "name": author.name,
         "username": author.username,
         "avatar_template": author.avatar_template,
-        "created_at": iso(post.created_at),
+        "created_at": created,
         "cooked": post.cooked if readable else HIDDEN_PLACEHOLDER,
         "post_number": post.post_number,
         "post_type": 1,
         "posts_count": topic.posts_count,
-        "updated_at": iso(post.updated_at),
+        # Most posts were never edited: the same time, formatted once.
+        "updated_at": created if updated_at == created_at else iso(updated_at),
         "reply_count": 0,
         "reply_to_post_number": post.reply_to_post_number,
         "quote_count": 0,

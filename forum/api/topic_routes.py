@@ -10,7 +10,7 @@ from html import escape
 from typing import Any
 
 from flask import abort, request, url_for
-from sqlalchemy import Row, select
+from sqlalchemy import select
 
 from auth.sessions import current_member
 from forum.api.blueprint import bp
@@ -28,7 +28,7 @@ from forum.content import reads
 from forum.content.errors import ContentError
 from forum.content.likes import liked_post_ids
 from forum.content.models import Category
-from forum.content.reads import AnyTopic
+from forum.content.reads import AnyPost, AnyTopic, TopicRow
 from forum.db import db
 from forum.timeutil import iso
 from forum.users.models import User
@@ -109,7 +109,7 @@ def _sees_deleted(viewer: User | None) -> bool:
 
 
 def _stream_json(
-    topic: AnyTopic, viewer: User | None, posts: Sequence[Row[Any]]
+    topic: AnyTopic, viewer: User | None, posts: Sequence[AnyPost]
 ) -> tuple[list[dict[str, Any]], dict[int, Card]]:
     """These posts of the topic as `post_stream.posts`, and the cards of their authors and
     of the topic's creator and last poster: 2 queries, whatever the number of posts."""
@@ -122,7 +122,7 @@ def _stream_json(
     ], people
 
 
-def load_topic(topic_id: int, viewer: User | None) -> Row[Any]:
+def load_topic(topic_id: int, viewer: User | None) -> TopicRow:
     topic = reads.topic(topic_id)
     if topic is None or (topic.deleted_at is not None and not _sees_deleted(viewer)):
         abort(404)

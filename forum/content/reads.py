@@ -1,36 +1,103 @@
-"""The hot reads (topic pages, topic lists) as plain rows, from statements built once.
+"""The hot reads (topic pages, topic lists) as plain tuples, from statements built once.
 
-A page only shows what it reads, so these select the columns it shows and return
-SQLAlchemy `Row`s, read by attribute like the models (`row.title`), instead of ORM objects:
-no identity map, no change tracking, no statement built per request. Building a `select()`
+A page only shows what it reads, so these select the columns it shows and return named
+tuples, read by attribute like the models (`row.title`), instead of ORM objects: no
+identity map, no change tracking, no statement built per request. Building a `select()`
 and turning rows into `Topic`/`Post` objects was over half of a topic's time (issue 10,
-`bench/NOTES.md`). Writes still load the models.
+`bench/NOTES.md`); reading an attribute of SQLAlchemy's own `Row` costs ten times a named
+tuple's, and a page reads a few hundred. Writes still load the models.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any, TypeAlias
+from collections.abc import Callable, Iterable, Sequence
+from datetime import datetime
+from typing import Any, NamedTuple, TypeAlias, TypeVar
 
-from sqlalchemy import Row, Select, bindparam, case, select
+from sqlalchemy import ColumnElement, Select, bindparam, case, select
 
 from forum.content.models import Category, Post, Topic
 from forum.db import db
 
+
+class TopicRow(NamedTuple):
+    id: int
+    title: str
+    slug: str
+    category_id: int
+    user_id: int
+    last_post_user_id: int
+    created_at: datetime
+    bumped_at: datetime
+    last_posted_at: datetime
+    posts_count: int
+    highest_post_number: int
+    like_count: int
+    views: int
+    closed: bool
+    deleted_at: datetime | None
+    reply_count: int  # `Topic.reply_count`, a Python property there
+
+
+class PostRow(NamedTuple):
+    """What a post shows: not its source (`raw`) nor where it came from (`ip`)."""
+
+    id: int
+    topic_id: int
+    user_id: int
+    post_number: int
+    reply_to_post_number: int | None
+    cooked: str
+    created_at: datetime
+    updated_at: datetime
+    version: int
+    like_count: int
+    deleted_at: datetime | None
+    hidden_at: datetime | None
+
+
+class CategoryRow(NamedTuple):
+    id: int
+    name: str
+    slug: str
+
+
 # What serializers, permissions and templates read, by attribute: a model or its row here.
-AnyTopic: TypeAlias = Topic | Row[Any]
-AnyPost: TypeAlias = Post | Row[Any]
+AnyTopic: TypeAlias = Topic | TopicRow
+AnyPost: TypeAlias = Post | PostRow
 
 _T, _P, _C = Topic.__table__.c, Post.__table__.c, Category.__table__.c
+_EXTRA = {
+    "reply_count": case((_T.posts_count > 0, _T.posts_count - 1), else_=0).label("reply_count")
+}
 
-# `Topic.reply_count` is a Python property; rows carry it as a column.
-_REPLY_COUNT = case((_T.posts_count > 0, _T.posts_count - 1), else_=0).label("reply_count")
-_TOPIC_COLUMNS = (*_T, _REPLY_COUNT)
-# Everything a post shows: not its source (`raw`) nor where it came from (`ip`).
-_POST_COLUMNS = tuple(c for c in _P if c.name not in ("raw", "ip"))
+
+def _columns(fields: tuple[str, ...], table: Any) -> list[ColumnElement[Any]]:
+    """A row type's fields as columns, in its order (a field the table lacks fails here,
+    at import, rather than as a wrong attribute on some page)."""
+    return [_EXTRA[name] if name in _EXTRA else table[name] for name in fields]
+
+
+_TOPIC_COLUMNS = _columns(TopicRow._fields, _T)
+_POST_COLUMNS = _columns(PostRow._fields, _P)
 
 _TOPIC = select(*_TOPIC_COLUMNS).where(_T.id == bindparam("topic_id"))
-_CATEGORY = select(_C.id, _C.name, _C.slug).where(_C.id == bindparam("category_id"))
+_CATEGORY = select(*_columns(CategoryRow._fields, _C)).where(_C.id == bindparam("category_id"))
+
+R = TypeVar("R")
+
+
+def _all(
+    make: Callable[[Iterable[Any]], R], statement: Select[Any], params: dict[str, Any]
+) -> list[R]:
+    return list(map(make, db.session.execute(statement, params).all()))
+
+
+def _first(
+    make: Callable[[Iterable[Any]], R], statement: Select[Any], params: dict[str, Any]
+) -> R | None:
+    found = db.session.execute(statement, params).first()
+    return None if found is None else make(found)
 
 
 def _visible(include_deleted: bool) -> list[Any]:
@@ -78,38 +145,37 @@ def _topic_list(in_category: bool) -> Select[Any]:
 _TOPIC_LISTS = {in_category: _topic_list(in_category) for in_category in (False, True)}
 
 
-def topic(topic_id: int) -> Row[Any] | None:
-    """The topic's row (every column, and `reply_count`), deleted or not."""
-    return db.session.execute(_TOPIC, {"topic_id": topic_id}).first()
+def topic(topic_id: int) -> TopicRow | None:
+    """The topic's row, deleted or not."""
+    return _first(TopicRow._make, _TOPIC, {"topic_id": topic_id})
 
 
-def category(category_id: int) -> Row[Any] | None:
-    """A category's id, name and slug."""
-    return db.session.execute(_CATEGORY, {"category_id": category_id}).first()
+def category(category_id: int) -> CategoryRow | None:
+    return _first(CategoryRow._make, _CATEGORY, {"category_id": category_id})
 
 
-def post_stream(topic_id: int, include_deleted: bool) -> Sequence[Row[Any]]:
+def post_stream(topic_id: int, include_deleted: bool) -> Sequence[tuple[int, int]]:
     """(id, user_id) of every post of the topic in order: Discourse's `stream`."""
     return db.session.execute(_STREAM[include_deleted], {"topic_id": topic_id}).all()
 
 
-def posts_page(topic_id: int, offset: int, limit: int, include_deleted: bool) -> Sequence[Row[Any]]:
+def posts_page(topic_id: int, offset: int, limit: int, include_deleted: bool) -> list[PostRow]:
     """The topic's posts in order, from the `offset`th, at most `limit`."""
     params = {"topic_id": topic_id, "offset": offset, "limit": limit}
-    return db.session.execute(_PAGE[include_deleted], params).all()
+    return _all(PostRow._make, _PAGE[include_deleted], params)
 
 
-def posts_by_id(topic_id: int, post_ids: list[int], include_deleted: bool) -> Sequence[Row[Any]]:
+def posts_by_id(topic_id: int, post_ids: list[int], include_deleted: bool) -> list[PostRow]:
     """These posts of the topic (others are left out), in order."""
     if not post_ids:
         return []
     params = {"topic_id": topic_id, "post_ids": post_ids}
-    return db.session.execute(_BY_IDS[include_deleted], params).all()
+    return _all(PostRow._make, _BY_IDS[include_deleted], params)
 
 
-def topic_list(category_id: int | None, offset: int, limit: int) -> Sequence[Row[Any]]:
+def topic_list(category_id: int | None, offset: int, limit: int) -> list[TopicRow]:
     """Undeleted topics, the most recently bumped first; of one category if given."""
     params = {"offset": offset, "limit": limit}
     if category_id is not None:
         params["category_id"] = category_id
-    return db.session.execute(_TOPIC_LISTS[category_id is not None], params).all()
+    return _all(TopicRow._make, _TOPIC_LISTS[category_id is not None], params)

@@ -5,13 +5,12 @@ of queries, however many posts a page shows."""
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from flask import abort, redirect, render_template, request, url_for
 from markupsafe import Markup
-from sqlalchemy import Row, select
+from sqlalchemy import select
 
 from auth.sessions import current_member
 from forum.api.serializers import cards
@@ -21,7 +20,7 @@ from forum.content import search as content_search
 from forum.content.errors import ContentError
 from forum.content.likes import liked_post_ids
 from forum.content.models import Category, Post, Topic
-from forum.content.reads import AnyTopic
+from forum.content.reads import AnyTopic, PostRow, TopicRow
 from forum.db import db
 from forum.moderation.hide import PLACEHOLDER, can_see_hidden
 from forum.moderation.suspend import suspension_message
@@ -58,7 +57,7 @@ def excerpt(cooked: str) -> str:
 # -- lists of topics ---------------------------------------------------------------------
 
 
-def _topic_list(category_id: int | None, page: int) -> tuple[Sequence[Row[Any]], bool]:
+def _topic_list(category_id: int | None, page: int) -> tuple[list[TopicRow], bool]:
     topics = reads.topic_list(category_id, (page - 1) * TOPICS_PER_PAGE, TOPICS_PER_PAGE + 1)
     if not topics and page > 1:
         abort(404, description="There is no such page of topics.")
@@ -121,7 +120,7 @@ def category(slug: str, category_id: int) -> str:
 class PostView:
     """One post as this viewer sees it, and what they may do with it."""
 
-    post: Row[Any]
+    post: PostRow
     html: str
     hidden: bool
     readable: bool  # hidden, but this viewer may read it (staff, the author)
@@ -131,7 +130,7 @@ class PostView:
     can_delete: bool
 
 
-def _visible_topic(topic_id: int) -> Row[Any]:
+def _visible_topic(topic_id: int) -> TopicRow:
     found = reads.topic(topic_id)
     if found is None or found.deleted_at is not None:
         abort(404, description="There is no such topic, or it was deleted.")
