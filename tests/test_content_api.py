@@ -293,6 +293,12 @@ def test_like_once_per_member_and_unlike(app, client, users, bob, mia, thread):
     assert body["like_count"] == 1
     assert body["actions_summary"][0]["acted"] is False
     assert like_counts(app, thread) == (1, 1)
+    # Each reader sees their own like in the topic, not someone else's (mia's remains).
+    for reader, acted in ((bob, False), (mia, True), (client, False)):
+        first = ok(reader.get(f"/t/{thread['topic']}.json"))["post_stream"]["posts"][0]
+        assert first["actions_summary"][0]["acted"] is acted
+        listed = ok(reader.get(f"/t/{thread['topic']}/posts.json"))["post_stream"]["posts"][0]
+        assert listed["actions_summary"][0]["acted"] is acted
     refused(unlike(bob, thread["first"]), 403)
     assert like_counts(app, thread) == (1, 1)
     with app.app_context():

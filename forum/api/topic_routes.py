@@ -26,9 +26,8 @@ from forum.api.serializers import (
 )
 from forum.content import reads
 from forum.content.errors import ContentError
-from forum.content.likes import liked_post_ids
 from forum.content.models import Category
-from forum.content.reads import AnyPost, AnyTopic, TopicRow
+from forum.content.reads import AnyTopic, PostRow, TopicRow
 from forum.db import db
 from forum.timeutil import iso
 from forum.users.models import User
@@ -109,15 +108,14 @@ def _sees_deleted(viewer: User | None) -> bool:
 
 
 def _stream_json(
-    topic: AnyTopic, viewer: User | None, posts: Sequence[AnyPost]
+    topic: AnyTopic, viewer: User | None, posts: Sequence[PostRow]
 ) -> tuple[list[dict[str, Any]], dict[int, Card]]:
     """These posts of the topic as `post_stream.posts`, and the cards of their authors and
-    of the topic's creator and last poster: 2 queries, whatever the number of posts."""
+    of the topic's creator and last poster: 1 query, whatever the number of posts."""
     people = cards({p.user_id for p in posts} | {topic.user_id, topic.last_post_user_id})
-    liked = liked_post_ids(viewer, [p.id for p in posts])
     path = topic_path(topic)
     return [
-        post_json(p, topic, people[p.user_id], viewer, p.id in liked, in_topic_view=True, path=path)
+        post_json(p, topic, people[p.user_id], viewer, p.liked, in_topic_view=True, path=path)
         for p in posts
     ], people
 
@@ -139,11 +137,14 @@ def topic_posts(topic_id: int) -> Any:
     if len(raw_ids) > MAX_POST_IDS:
         raise ContentError(f"at most {MAX_POST_IDS} post_ids[] at once")
     ids = [int_param({"post_ids[]": v}, "post_ids[]") for v in raw_ids]
-    deleted = _sees_deleted(viewer)
+    deleted, viewer_id = _sees_deleted(viewer), viewer.id if viewer is not None else None
     if raw_ids:
-        found = reads.posts_by_id(topic.id, [i for i in ids if i is not None], deleted)
+        wanted = [i for i in ids if i is not None]
+        found = reads.posts_by_id(topic.id, wanted, include_deleted=deleted, viewer_id=viewer_id)
     else:
-        found = reads.posts_page(topic.id, 0, POSTS_CHUNK, deleted)
+        found = reads.posts_page(
+            topic.id, 0, POSTS_CHUNK, include_deleted=deleted, viewer_id=viewer_id
+        )
     posts, _ = _stream_json(topic, viewer, found)
     return json_response({"post_stream": {"posts": posts}, "id": topic.id})
 
@@ -158,7 +159,8 @@ def topic(topic_id: int, slug: str | None = None) -> Any:
     authored = reads.post_stream(topic.id, deleted)
     stream = [post_id for post_id, _ in authored]
     # The first chunk of the stream: the same posts, in the same order.
-    first = reads.posts_page(topic.id, 0, POSTS_CHUNK, deleted)
+    viewer_id = viewer.id if viewer is not None else None
+    first = reads.posts_page(topic.id, 0, POSTS_CHUNK, include_deleted=deleted, viewer_id=viewer_id)
     posts, people = _stream_json(topic, viewer, first)
     return json_response(
         {

@@ -14,9 +14,9 @@ from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from typing import Any, NamedTuple, TypeAlias, TypeVar
 
-from sqlalchemy import ColumnElement, Select, bindparam, case, select
+from sqlalchemy import ColumnElement, Select, bindparam, case, false, select
 
-from forum.content.models import Category, Post, Topic
+from forum.content.models import Category, Like, Post, Topic
 from forum.db import db
 
 
@@ -54,6 +54,7 @@ class PostRow(NamedTuple):
     like_count: int
     deleted_at: datetime | None
     hidden_at: datetime | None
+    liked: bool  # by the viewer
 
 
 class CategoryRow(NamedTuple):
@@ -79,7 +80,7 @@ def _columns(fields: tuple[str, ...], table: Any) -> list[ColumnElement[Any]]:
 
 
 _TOPIC_COLUMNS = _columns(TopicRow._fields, _T)
-_POST_COLUMNS = _columns(PostRow._fields, _P)
+_POST_COLUMNS = _columns(PostRow._fields[:-1], _P)  # `liked` is the viewer's: see _posts
 
 _TOPIC = select(*_TOPIC_COLUMNS).where(_T.id == bindparam("topic_id"))
 _CATEGORY = select(*_columns(CategoryRow._fields, _C)).where(_C.id == bindparam("category_id"))
@@ -105,30 +106,37 @@ def _visible(include_deleted: bool) -> list[Any]:
     return where if include_deleted else [*where, _P.deleted_at.is_(None)]
 
 
-def _by_deleted(build: Any) -> dict[bool, Select[Any]]:
-    """One statement for staff (who see deleted posts) and one for everyone else."""
-    return {include_deleted: build(_visible(include_deleted)) for include_deleted in (False, True)}
+_STREAM = {
+    include_deleted: select(_P.id, _P.user_id)
+    .where(*_visible(include_deleted))
+    .order_by(_P.post_number)
+    for include_deleted in (False, True)
+}
 
 
-_STREAM = _by_deleted(
-    lambda where: select(_P.id, _P.user_id).where(*where).order_by(_P.post_number)
-)
-_PAGE = _by_deleted(
-    lambda where: (
-        select(*_POST_COLUMNS)
-        .where(*where)
-        .order_by(_P.post_number)
-        .offset(bindparam("offset"))
-        .limit(bindparam("limit"))
-    )
-)
-_BY_IDS = _by_deleted(
-    lambda where: (
-        select(*_POST_COLUMNS)
-        .where(*where, _P.id.in_(bindparam("post_ids", expanding=True)))
-        .order_by(_P.post_number)
-    )
-)
+def _posts(include_deleted: bool, signed_in: bool, by_id: bool) -> Select[Any]:
+    """Posts of a topic with `liked`: whether the viewer liked each, from the same query
+    (a join on the viewer's likes; false for visitors) rather than a query of its own."""
+    if signed_in:
+        _L = Like.__table__
+        query = select(*_POST_COLUMNS, (_L.c.id.is_not(None)).label("liked")).outerjoin(
+            _L, (_L.c.post_id == _P.id) & (_L.c.user_id == bindparam("viewer_id"))
+        )
+    else:
+        query = select(*_POST_COLUMNS, false().label("liked"))
+    query = query.where(*_visible(include_deleted)).order_by(_P.post_number)
+    if by_id:
+        return query.where(_P.id.in_(bindparam("post_ids", expanding=True)))
+    return query.offset(bindparam("offset")).limit(bindparam("limit"))
+
+
+# Every combination of: staff (who see deleted posts) or not, signed in or not, by id or paged.
+_POSTS = {
+    (include_deleted, signed_in, by_id): _posts(include_deleted, signed_in, by_id)
+    for include_deleted in (False, True)
+    for signed_in in (False, True)
+    for by_id in (False, True)
+}
 
 
 def _topic_list(in_category: bool) -> Select[Any]:
@@ -159,18 +167,23 @@ def post_stream(topic_id: int, include_deleted: bool) -> Sequence[tuple[int, int
     return db.session.execute(_STREAM[include_deleted], {"topic_id": topic_id}).all()
 
 
-def posts_page(topic_id: int, offset: int, limit: int, include_deleted: bool) -> list[PostRow]:
-    """The topic's posts in order, from the `offset`th, at most `limit`."""
-    params = {"topic_id": topic_id, "offset": offset, "limit": limit}
-    return _all(PostRow._make, _PAGE[include_deleted], params)
+def posts_page(
+    topic_id: int, offset: int, limit: int, *, include_deleted: bool, viewer_id: int | None
+) -> list[PostRow]:
+    """The topic's posts in order, from the `offset`th, at most `limit`; `liked` is the
+    viewer's (None: a visitor)."""
+    params = {"topic_id": topic_id, "offset": offset, "limit": limit, "viewer_id": viewer_id}
+    return _all(PostRow._make, _POSTS[include_deleted, viewer_id is not None, False], params)
 
 
-def posts_by_id(topic_id: int, post_ids: list[int], include_deleted: bool) -> list[PostRow]:
-    """These posts of the topic (others are left out), in order."""
+def posts_by_id(
+    topic_id: int, post_ids: list[int], *, include_deleted: bool, viewer_id: int | None
+) -> list[PostRow]:
+    """These posts of the topic (others are left out), in order, as `posts_page`."""
     if not post_ids:
         return []
-    params = {"topic_id": topic_id, "post_ids": post_ids}
-    return _all(PostRow._make, _BY_IDS[include_deleted], params)
+    params = {"topic_id": topic_id, "post_ids": post_ids, "viewer_id": viewer_id}
+    return _all(PostRow._make, _POSTS[include_deleted, viewer_id is not None, True], params)
 
 
 def topic_list(category_id: int | None, offset: int, limit: int) -> list[TopicRow]:

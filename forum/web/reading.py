@@ -18,7 +18,6 @@ from forum.api.user_routes import user_payload
 from forum.content import permissions, posting, reads
 from forum.content import search as content_search
 from forum.content.errors import ContentError
-from forum.content.likes import liked_post_ids
 from forum.content.models import Category, Post, Topic
 from forum.content.reads import AnyTopic, PostRow, TopicRow
 from forum.db import db
@@ -186,15 +185,18 @@ def render_topic(
 ) -> tuple[str, int]:
     """The topic page; `reply` is a reply form to show again, with its errors."""
     # Deleted posts are left out for everyone here; staff find them through the API.
+    viewer = current_member()
     posts = reads.posts_page(
-        topic.id, (page - 1) * POSTS_PER_PAGE, POSTS_PER_PAGE + 1, include_deleted=False
+        topic.id,
+        (page - 1) * POSTS_PER_PAGE,
+        POSTS_PER_PAGE + 1,
+        include_deleted=False,
+        viewer_id=viewer.id if viewer is not None else None,
     )
     if missing_page_is_404 and not posts and page > 1:
         abort(404, description="This topic has no such page.")
     more = len(posts) > POSTS_PER_PAGE
     posts = posts[:POSTS_PER_PAGE]
-    viewer = current_member()
-    liked = liked_post_ids(viewer, [p.id for p in posts])
     writer = viewer if viewer is not None and not viewer.is_suspended else None
     views = []
     for p in posts:
@@ -206,8 +208,8 @@ def render_topic(
                 html=p.cooked if readable else PLACEHOLDER,
                 hidden=hidden,
                 readable=readable,
-                can_like=p.id not in liked and permissions.can_like(writer, p),
-                can_unlike=p.id in liked and writer is not None,
+                can_like=not p.liked and permissions.can_like(writer, p),
+                can_unlike=p.liked and writer is not None,
                 can_edit=permissions.can_edit(writer, p, topic),
                 can_delete=permissions.can_delete(writer, p),
             )
