@@ -1116,3 +1116,25 @@ def test_the_topic_page_is_paged(app, users, category_id, member):
     assert "Post number 20 of" in page2 and "Post number 24 of" in page2
     assert 'rel="prev"' in page2 and 'rel="next"' not in page2
     assert alice.get(url + "?page=abc").status_code == 200
+
+
+def test_posting_keeps_last_seen_to_the_minute(app, users, bob, thread):
+    """A post marks its author as seen, but at most once a minute: not an UPDATE of the
+    member's row for every post (as Discourse)."""
+    with app.app_context():
+        db.session.execute(update(User).where(User.id == users["bob"]).values(last_seen_at=None))
+        db.session.commit()
+    new_reply(bob, thread["topic"])
+    seen = load(app, User, users["bob"]).last_seen_at
+    assert seen is not None
+    new_reply(bob, thread["topic"], raw=REPLY + " Again, within the minute.")
+    assert load(app, User, users["bob"]).last_seen_at == seen  # no second write
+    with app.app_context():  # as if the last post were two minutes ago
+        db.session.execute(
+            update(User)
+            .where(User.id == users["bob"])
+            .values(last_seen_at=seen - posting.LAST_SEEN_PRECISION * 2)
+        )
+        db.session.commit()
+    new_reply(bob, thread["topic"], raw=REPLY + " And later on.")
+    assert load(app, User, users["bob"]).last_seen_at > seen

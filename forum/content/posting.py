@@ -6,6 +6,8 @@ here, once; the IP is stored with the row it belongs to, so there is no post wit
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
+
 from sqlalchemy import bindparam, update
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -23,6 +25,7 @@ from forum.users.models import User
 TITLE_MIN, TITLE_MAX = 15, 255
 POST_MIN, POST_MAX = 20, 32000
 EDIT_REASON_MAX = 255
+LAST_SEEN_PRECISION = timedelta(minutes=1)
 
 
 _T, _C = Topic.__table__.c, Category.__table__.c
@@ -114,7 +117,7 @@ def create_reply(
 
 
 def _add_post(
-    topic: Topic, author: User, raw: str, ip: IPAddress, reply_to: int | None, now: object
+    topic: Topic, author: User, raw: str, ip: IPAddress, reply_to: int | None, now: datetime
 ) -> Post:
     # One atomic UPDATE hands out the post number, so concurrent replies never collide.
     # RETURNING the whole row, set over `topic`: its counters as the database has them
@@ -139,7 +142,10 @@ def _add_post(
     )
     db.session.add(post)
     record_use(author.id, ip, now)
-    author.last_seen_at = now
+    # To the minute, as Discourse keeps it: not an UPDATE of the member per post.
+    seen = author.last_seen_at
+    if seen is None or now - seen >= LAST_SEEN_PRECISION:
+        author.last_seen_at = now
     db.session.flush()
     return post
 
