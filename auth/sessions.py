@@ -91,7 +91,11 @@ def _form_token() -> str | None:
 
 
 def current_member() -> User | None:
-    return current_user if current_user.is_authenticated else None  # type: ignore[return-value]
+    """The signed-in member, or None. The object itself, not Flask-Login's `current_user`
+    proxy: every attribute read through the proxy is a context lookup, and a page of posts
+    reads the viewer's id and role a few times per post."""
+    user = current_user._get_current_object()  # type: ignore[attr-defined]
+    return user if user.is_authenticated else None
 
 
 ROLE_CHECKS: dict[str, Callable[[User], bool]] = {

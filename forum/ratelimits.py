@@ -169,7 +169,8 @@ def rules(setting: str | Mapping[str, Any] | None) -> dict[str, Action]:
 
 def current_member() -> Any:
     # flask_login directly: importing auth here would be circular (auth.routes uses us).
-    return current_user if current_user.is_authenticated else None
+    user = current_user._get_current_object()  # the object, not the proxy (auth.sessions)
+    return user if user.is_authenticated else None
 
 
 def member_key() -> str:

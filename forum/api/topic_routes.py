@@ -93,15 +93,6 @@ def category_topics(category_id: int, slug: str | None = None) -> Any:
     return _topic_list(category.id, "api.category_topics", category_id=category.id)
 
 
-def _viewer() -> User | None:
-    """The signed-in member as the object itself, not Flask-Login's proxy: a page of posts
-    reads the viewer's id and role a few times per post, each read through the proxy
-    a context lookup."""
-    viewer = current_member()
-    unwrap = getattr(viewer, "_get_current_object", None)
-    return unwrap() if unwrap is not None else viewer
-
-
 def _sees_deleted(viewer: User | None) -> bool:
     """Deleted posts are for staff."""
     return viewer is not None and viewer.is_staff
@@ -131,7 +122,7 @@ def load_topic(topic_id: int, viewer: User | None) -> TopicRow:
 def topic_posts(topic_id: int) -> Any:
     """Some posts of a topic by id (`post_ids[]`), as clients page through the `stream`;
     without ids, its first chunk (as Discourse, and as pydiscourse's `topic_posts` asks)."""
-    viewer = _viewer()
+    viewer = current_member()
     topic = load_topic(topic_id, viewer)
     raw_ids = request.args.getlist("post_ids[]") or request.args.getlist("post_ids")
     if len(raw_ids) > MAX_POST_IDS:
@@ -153,7 +144,7 @@ def topic_posts(topic_id: int) -> Any:
 @bp.get("/t/<slug>/<int:topic_id>.json")
 def topic(topic_id: int, slug: str | None = None) -> Any:
     """The topic, its first 20 posts, and the `stream` of every post id (as Discourse)."""
-    viewer = _viewer()
+    viewer = current_member()
     topic = load_topic(topic_id, viewer)
     deleted = _sees_deleted(viewer)
     authored = reads.post_stream(topic.id, deleted)
