@@ -1,6 +1,7 @@
 """The benchmark dataset: a forum of N posts over 50,000 accounts with random IPv4 and
 IPv6 addresses, written with bulk inserts. Account 1 is the "heavy" member, with up to
-`heavy_posts` posts from 200 addresses; the rest spread over everyone else."""
+`heavy_posts` posts from 200 addresses; account 2, with `typical_posts`, is a typical member
+whose activity is the same in every forum built; the rest spread over everyone else."""
 
 from __future__ import annotations
 
@@ -27,6 +28,7 @@ from forum.users.models import User
 
 ACCOUNTS = 50_000
 HEAVY_IPS = 200
+TYPICAL_IPS = 10
 BATCH = 20_000
 EPOCH = datetime(2026, 1, 1, tzinfo=UTC)
 
@@ -46,6 +48,7 @@ def build(
     posts: int,
     heavy_posts: int,
     accounts: int = ACCOUNTS,
+    typical_posts: int = 0,
     seed: int = 7,
     **overrides: Any,
 ) -> Flask:
@@ -105,13 +108,20 @@ def build(
         )
         heavy = min(heavy_posts, posts)
         heavy_ips = [random_ip(rng) for _ in range(HEAVY_IPS)]
+        typical = heavy + typical_posts  # posts heavy..typical are account 2's
+        typical_ips = [random_ip(rng) for _ in range(TYPICAL_IPS)] if typical_posts else []
+        others = 3 if typical_posts else 2  # the first account posting at random
         rows: list[dict[str, Any]] = []
         numbers: dict[int, int] = {}
         for n in range(posts):
             topic = n % topics + 1
             numbers[topic] = numbers.get(topic, 0) + 1
-            user = 1 if n < heavy else rng.randint(2, accounts)
-            ip = heavy_ips[n % HEAVY_IPS] if n < heavy else random_ip(rng)
+            if n < heavy:
+                user, ip = 1, heavy_ips[n % HEAVY_IPS]
+            elif n < typical:
+                user, ip = 2, typical_ips[n % TYPICAL_IPS]
+            else:
+                user, ip = rng.randint(others, accounts), random_ip(rng)
             raw = f"Post {n} of the benchmark forum, with a few words of text in it."
             rows.append(
                 {

@@ -273,8 +273,8 @@ def run_all(args: argparse.Namespace, s: Settings, scratch: Path) -> list[dict[s
 
 def main() -> None:
     parser = common.parser(__doc__)
-    parser.add_argument("--rounds", type=int, help="alternating runs per scenario (5; quick 3)")
-    parser.add_argument("--seconds", type=float, help="seconds per wrk run (5; quick 2)")
+    parser.add_argument("--rounds", type=int, help="alternating runs per scenario (11; quick 5)")
+    parser.add_argument("--seconds", type=float, help="seconds per wrk run (2; quick 1)")
     parser.add_argument("--connections", type=int, default=8)
     parser.add_argument("--profile", type=Path, help="then profile the routes in-process "
                         "(pyinstrument), writing the report to this folder")  # fmt: skip
@@ -282,8 +282,8 @@ def main() -> None:
     if not wrk.available():
         sys.exit("wrk is not installed: apt-get install -y wrk (see `make bench`)")
     s = Settings(
-        rounds=args.rounds or (3 if args.quick else 5),
-        seconds=args.seconds or (2 if args.quick else 5),
+        rounds=args.rounds or (5 if args.quick else 11),
+        seconds=args.seconds or (1 if args.quick else 2),
         connections=args.connections,
         # The same for both servers; the workers are the config file's default for this machine.
         gunicorn_env={"GUNICORN_LOG_LEVEL": "warning"},
