@@ -14,7 +14,7 @@ from forum.content.categories import create_category
 from forum.content.models import Post, Topic
 from forum.content.posting import create_reply, create_topic, delete_post
 from forum.db import db
-from forum.users.models import User
+from forum.users.models import Avatar, User
 
 IP = ipaddress.ip_address("192.0.2.1")
 RAW = "A post that is long enough to be accepted here."
@@ -55,10 +55,17 @@ def test_a_topic_row_says_what_the_model_says(forum):
 def test_a_post_row_says_what_the_model_says_and_carries_no_ip_or_source(forum):
     rows = reads.posts_page(forum["topic"], 0, 20, include_deleted=True, viewer_id=None)
     assert [r.id for r in rows] == forum["posts"]
+    own = reads.PostRow._fields[: reads.PostRow._fields.index("liked")]
     for row in rows:
         model = db.session.get(Post, row.id)
-        for field in reads.PostRow._fields[:-1]:
+        for field in own:
             assert getattr(row, field) == getattr(model, field), field
+        author = db.session.get(User, row.user_id)
+        avatar = db.session.get(Avatar, row.user_id)
+        assert (row.author_username, row.author_first_name, row.author_last_name,
+                row.author_role, row.author_avatar_version) == (
+            author.username, author.first_name, author.last_name, author.role,
+            avatar and avatar.version)  # fmt: skip
         assert not hasattr(row, "ip") and not hasattr(row, "raw")
 
 

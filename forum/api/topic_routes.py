@@ -18,6 +18,7 @@ from forum.api.params import int_param
 from forum.api.responses import json_response
 from forum.api.serializers import (
     Card,
+    authors,
     cards,
     category_json,
     post_json,
@@ -101,9 +102,9 @@ def _sees_deleted(viewer: User | None) -> bool:
 def _stream_json(
     topic: AnyTopic, viewer: User | None, posts: Sequence[PostRow]
 ) -> tuple[list[dict[str, Any]], dict[int, Card]]:
-    """These posts of the topic as `post_stream.posts`, and the cards of their authors and
-    of the topic's creator and last poster: 1 query, whatever the number of posts."""
-    people = cards({p.user_id for p in posts} | {topic.user_id, topic.last_post_user_id})
+    """These posts of the topic as `post_stream.posts`, and the cards of their authors (read
+    with the posts) and of the topic's creator and last poster: 1 query, always."""
+    people = cards({topic.user_id, topic.last_post_user_id}) | authors(posts)
     path = topic_path(topic)
     return [
         post_json(p, topic, people[p.user_id], viewer, p.liked, in_topic_view=True, path=path)

@@ -18,6 +18,7 @@ from sqlalchemy import ColumnElement, Select, bindparam, case, false, select
 
 from forum.content.models import Category, Like, Post, Topic
 from forum.db import db
+from forum.users.models import Avatar, User
 
 
 class TopicRow(NamedTuple):
@@ -55,6 +56,12 @@ class PostRow(NamedTuple):
     deleted_at: datetime | None
     hidden_at: datetime | None
     liked: bool  # by the viewer
+    # The author's card (forum/api/serializers.py, `authors`): no query of its own.
+    author_username: str
+    author_first_name: str
+    author_last_name: str
+    author_role: str
+    author_avatar_version: str | None
 
 
 class CategoryRow(NamedTuple):
@@ -80,7 +87,16 @@ def _columns(fields: tuple[str, ...], table: Any) -> list[ColumnElement[Any]]:
 
 
 _TOPIC_COLUMNS = _columns(TopicRow._fields, _T)
-_POST_COLUMNS = _columns(PostRow._fields[:-1], _P)  # `liked` is the viewer's: see _posts
+# The post's own columns; `liked` and the author's come from joins (see _posts).
+_POST_COLUMNS = _columns(PostRow._fields[: PostRow._fields.index("liked")], _P)
+_U, _A = User.__table__, Avatar.__table__
+_AUTHOR_COLUMNS = (
+    _U.c.username.label("author_username"),
+    _U.c.first_name.label("author_first_name"),
+    _U.c.last_name.label("author_last_name"),
+    _U.c.role.label("author_role"),
+    _A.c.version.label("author_avatar_version"),
+)
 
 _TOPIC = select(*_TOPIC_COLUMNS).where(_T.id == bindparam("topic_id"))
 _CATEGORY = select(*_columns(CategoryRow._fields, _C)).where(_C.id == bindparam("category_id"))
@@ -115,15 +131,19 @@ _STREAM = {
 
 
 def _posts(include_deleted: bool, signed_in: bool, by_id: bool) -> Select[Any]:
-    """Posts of a topic with `liked`: whether the viewer liked each, from the same query
-    (a join on the viewer's likes; false for visitors) rather than a query of its own."""
+    """Posts of a topic with `liked` (whether the viewer liked each: a join on the
+    viewer's likes, false for visitors) and their authors' cards, in one query."""
+    posts = Post.__table__
     if signed_in:
         _L = Like.__table__
-        query = select(*_POST_COLUMNS, (_L.c.id.is_not(None)).label("liked")).outerjoin(
+        liked = _L.c.id.is_not(None).label("liked")
+        joined = posts.outerjoin(
             _L, (_L.c.post_id == _P.id) & (_L.c.user_id == bindparam("viewer_id"))
         )
     else:
-        query = select(*_POST_COLUMNS, false().label("liked"))
+        liked, joined = false().label("liked"), posts
+    joined = joined.join(_U, _U.c.id == _P.user_id).outerjoin(_A, _A.c.user_id == _P.user_id)
+    query = select(*_POST_COLUMNS, liked, *_AUTHOR_COLUMNS).select_from(joined)
     query = query.where(*_visible(include_deleted)).order_by(_P.post_number)
     if by_id:
         return query.where(_P.id.in_(bindparam("post_ids", expanding=True)))

@@ -13,7 +13,7 @@ from markupsafe import Markup
 from sqlalchemy import select
 
 from auth.sessions import current_member
-from forum.api.serializers import cards
+from forum.api.serializers import authors, cards
 from forum.api.user_routes import user_payload
 from forum.content import permissions, posting, reads
 from forum.content import search as content_search
@@ -214,7 +214,7 @@ def render_topic(
                 can_delete=permissions.can_delete(writer, p),
             )
         )
-    people = cards({p.user_id for p in posts})
+    people = authors(posts)
     permalink_prefix, profile_urls = _post_urls(topic, people)
     return (
         render_template(
