@@ -120,3 +120,17 @@ def test_json_that_orjson_refuses_still_goes_out():
     assert dumps({"a": "\ud800"}) == b'{"a":"\\ud800"}'
     assert dumps({"n": 2**70}) == b'{"n":1180591620717411303424}'
     assert dumps({1: "x", "é": "</script>"}) == '{"1":"x","é":"</script>"}'.encode()
+
+
+def test_a_topic_comes_with_its_creator_and_last_poster(forum):
+    found = reads.topic_with_people(forum["topic"])
+    assert found is not None
+    topic, people = found
+    assert topic == reads.topic(forum["topic"])
+    for card, user_id in zip(people, (topic.user_id, topic.last_post_user_id), strict=True):
+        user = db.session.get(User, user_id)
+        avatar = db.session.get(Avatar, user_id)
+        assert tuple(card) == (user.id, user.username, user.first_name, user.last_name,
+                               user.role, avatar and avatar.version)  # fmt: skip
+    assert people[0][0] != people[1][0]  # alice opened it, mia posted last
+    assert reads.topic_with_people(10**6) is None

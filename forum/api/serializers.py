@@ -62,19 +62,19 @@ def cards(user_ids: set[int]) -> dict[int, Card]:
     (every column, identity map, change tracking) cost a third of a topic's time."""
     if not user_ids:
         return {}
-    return _cards_from(db.session.execute(_CARDS, {"user_ids": list(user_ids)}).all())
+    return cards_from(db.session.execute(_CARDS, {"user_ids": list(user_ids)}).all())
 
 
 def authors(posts: Iterable[PostRow]) -> dict[int, Card]:
     """The cards of these posts' authors, from the columns the posts were read with."""
-    return _cards_from(
+    return cards_from(
         (p.user_id, p.author_username, p.author_first_name, p.author_last_name,
          p.author_role, p.author_avatar_version)
         for p in posts
     )  # fmt: skip
 
 
-def _cards_from(rows: Iterable[Sequence[Any]]) -> dict[int, Card]:
+def cards_from(rows: Iterable[Sequence[Any]]) -> dict[int, Card]:
     """(id, username, first name, last name, role, avatar version) rows as cards."""
     avatars = _AvatarTemplates()
     # Unpacked and built positionally: a page builds a few dozen cards.

@@ -19,7 +19,7 @@ from forum.api.responses import json_response
 from forum.api.serializers import (
     Card,
     authors,
-    cards,
+    cards_from,
     category_json,
     post_json,
     topic_list_json,
@@ -99,17 +99,15 @@ def _sees_deleted(viewer: User | None) -> bool:
     return viewer is not None and viewer.is_staff
 
 
-def _stream_json(
-    topic: AnyTopic, viewer: User | None, posts: Sequence[PostRow]
-) -> tuple[list[dict[str, Any]], dict[int, Card]]:
-    """These posts of the topic as `post_stream.posts`, and the cards of their authors (read
-    with the posts) and of the topic's creator and last poster: 1 query, always."""
-    people = cards({topic.user_id, topic.last_post_user_id}) | authors(posts)
+def _posts_json(
+    topic: AnyTopic, viewer: User | None, posts: Sequence[PostRow], people: dict[int, Card]
+) -> list[dict[str, Any]]:
+    """These posts of the topic as `post_stream.posts`; `people` holds their authors' cards."""
     path = topic_path(topic)
     return [
         post_json(p, topic, people[p.user_id], viewer, p.liked, in_topic_view=True, path=path)
         for p in posts
-    ], people
+    ]
 
 
 def load_topic(topic_id: int, viewer: User | None) -> TopicRow:
@@ -137,7 +135,7 @@ def topic_posts(topic_id: int) -> Any:
         found = reads.posts_page(
             topic.id, 0, POSTS_CHUNK, include_deleted=deleted, viewer_id=viewer_id
         )
-    posts, _ = _stream_json(topic, viewer, found)
+    posts = _posts_json(topic, viewer, found, authors(found))
     return json_response({"post_stream": {"posts": posts}, "id": topic.id})
 
 
@@ -146,14 +144,19 @@ def topic_posts(topic_id: int) -> Any:
 def topic(topic_id: int, slug: str | None = None) -> Any:
     """The topic, its first 20 posts, and the `stream` of every post id (as Discourse)."""
     viewer = current_member()
-    topic = load_topic(topic_id, viewer)
     deleted = _sees_deleted(viewer)
+    found = reads.topic_with_people(topic_id)
+    if found is None or (found[0].deleted_at is not None and not deleted):
+        abort(404)
+    topic, creator_and_last_poster = found
     authored = reads.post_stream(topic.id, deleted)
     stream = [post_id for post_id, _ in authored]
     # The first chunk of the stream: the same posts, in the same order.
     viewer_id = viewer.id if viewer is not None else None
     first = reads.posts_page(topic.id, 0, POSTS_CHUNK, include_deleted=deleted, viewer_id=viewer_id)
-    posts, people = _stream_json(topic, viewer, first)
+    # Every card the answer shows comes with a query it runs anyway.
+    people = cards_from(creator_and_last_poster) | authors(first)
+    posts = _posts_json(topic, viewer, first, people)
     return json_response(
         {
             "post_stream": {"posts": posts, "stream": stream},

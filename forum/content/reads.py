@@ -178,6 +178,42 @@ def topic(topic_id: int) -> TopicRow | None:
     return _first(TopicRow._make, _TOPIC, {"topic_id": topic_id})
 
 
+# What a card needs (forum/api/serializers.py, `cards_from`), in its order.
+_CARD_FIELDS = ("id", "username", "first_name", "last_name", "role")
+
+
+def _card_columns(user: Any, avatar: Any) -> list[ColumnElement[Any]]:
+    return [*(user.c[name] for name in _CARD_FIELDS), avatar.c.version]
+
+
+_CREATOR, _CREATOR_AVATAR = _U.alias("creator"), _A.alias("creator_avatar")
+_LAST, _LAST_AVATAR = _U.alias("last_poster"), _A.alias("last_poster_avatar")
+_TOPIC_WITH_PEOPLE = (
+    select(
+        *_TOPIC_COLUMNS,
+        *_card_columns(_CREATOR, _CREATOR_AVATAR),
+        *_card_columns(_LAST, _LAST_AVATAR),
+    )
+    .select_from(
+        Topic.__table__.join(_CREATOR, _CREATOR.c.id == _T.user_id)
+        .outerjoin(_CREATOR_AVATAR, _CREATOR_AVATAR.c.user_id == _T.user_id)
+        .join(_LAST, _LAST.c.id == _T.last_post_user_id)
+        .outerjoin(_LAST_AVATAR, _LAST_AVATAR.c.user_id == _T.last_post_user_id)
+    )
+    .where(_T.id == bindparam("topic_id"))
+)
+
+
+def topic_with_people(topic_id: int) -> tuple[TopicRow, list[Sequence[Any]]] | None:
+    """The topic's row and the card columns of its creator and of its last poster, which
+    the topic's JSON shows: one query instead of two."""
+    row = db.session.execute(_TOPIC_WITH_PEOPLE, {"topic_id": topic_id}).first()
+    if row is None:
+        return None
+    n, card = len(_TOPIC_COLUMNS), len(_CARD_FIELDS) + 1
+    return TopicRow._make(row[:n]), [row[n : n + card], row[n + card :]]
+
+
 def category(category_id: int) -> CategoryRow | None:
     return _first(CategoryRow._make, _CATEGORY, {"category_id": category_id})
 
