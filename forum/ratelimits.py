@@ -26,7 +26,6 @@ from typing import Any, TypeVar
 
 from flask import Flask, Response, current_app, g, request
 from flask_limiter import Limiter, RateLimitExceeded
-from flask_login import current_user
 from limits import parse_many
 
 from config import ConfigError
@@ -168,9 +167,11 @@ def rules(setting: str | Mapping[str, Any] | None) -> dict[str, Action]:
 
 
 def current_member() -> Any:
-    # flask_login directly: importing auth here would be circular (auth.routes uses us).
-    user = current_user._get_current_object()  # the object, not the proxy (auth.sessions)
-    return user if user.is_authenticated else None
+    # auth.sessions's, imported when called: at import time it would be circular
+    # (importing auth runs auth.routes, which uses this module).
+    from auth.sessions import current_member as signed_in
+
+    return signed_in()
 
 
 def member_key() -> str:

@@ -27,7 +27,7 @@ from forum.moderation.suspend import suspend, unsuspend
 from forum.ratelimits import limited
 from forum.timeutil import iso, parse_iso
 from forum.users.models import User
-from forum.users.roles import find_user
+from forum.users.roles import member_named
 
 FORMATS = ("json", "csv")
 
@@ -42,13 +42,6 @@ def _fmt(fmt: str) -> str:
     if fmt not in FORMATS:
         abort(404)
     return fmt
-
-
-def _user_or_404(username: str) -> User:
-    user = find_user(username)
-    if user is None:
-        raise NotFound(f"No member named {username!r}.")
-    return user
 
 
 def _ip(value: Any) -> str | None:
@@ -97,7 +90,7 @@ def post_ip(post_id: int, fmt: str) -> Any:
 def user_ips(username: str, fmt: str) -> Any:
     _fmt(fmt)
     with write_transaction():
-        user = _user_or_404(username)
+        user = member_named(username)
         uses, sign_ins = lookups.account_ips(_me(), user)
     ips = [
         {
@@ -198,7 +191,7 @@ def ip_lookup(fmt: str) -> Any:
 def shared_ips(username: str, fmt: str) -> Any:
     _fmt(fmt)
     with write_transaction():
-        user = _user_or_404(username)
+        user = member_named(username)
         shared = lookups.account_shared_ips(_me(), user)
     accounts = [
         {

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
+from forum.content.errors import NotFound
 from forum.db import db
 from forum.users.models import ANONYMOUS_USERNAME, ROLES, User
 
@@ -16,6 +17,14 @@ def find_user(username: str) -> User | None:
     if "\x00" in username:  # no username has one, and PostgreSQL refuses it in a query
         return None
     return db.session.scalar(select(User).where(User.username_lower == username.lower()))
+
+
+def member_named(username: str) -> User:
+    """The member named `username`; NotFound (a 404, as a page or as JSON) if there is none."""
+    user = find_user(username)
+    if user is None:
+        raise NotFound(f"No member named {username!r}.")
+    return user
 
 
 def grant_role(username: str, role: str, actor: User | None = None) -> User:

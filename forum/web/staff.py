@@ -16,7 +16,7 @@ from flask import flash, redirect, render_template, request, url_for
 from sqlalchemy import select
 
 from forum.api.params import int_param
-from forum.content.errors import ContentError, Forbidden, NotFound
+from forum.content.errors import ContentError, Forbidden
 from forum.content.models import Topic
 from forum.db import IPAddress, db, write_transaction
 from forum.moderation import ip_reports, lookups, screening
@@ -29,7 +29,7 @@ from forum.net import Network
 from forum.ratelimits import limited
 from forum.timeutil import utcnow
 from forum.users.models import User
-from forum.users.roles import find_user
+from forum.users.roles import find_user, member_named
 from forum.web.access import me, page_requires, service_errors
 from forum.web.blueprint import bp, error_page
 
@@ -143,13 +143,6 @@ def post_ip(post_id: int) -> str:
 # -- an account ----------------------------------------------------------------------------
 
 
-def _account(username: str) -> User:
-    user = find_user(username)
-    if user is None:
-        raise NotFound(f"No member named {username!r}.")
-    return user
-
-
 def _may_suspend(user: User) -> str | None:
     """Why the signed-in staff member may not suspend `user`, or None."""
     try:
@@ -167,7 +160,7 @@ def staff_user(username: str) -> str:
     """An account's IP report: its addresses, its sign-ins and the accounts sharing its
     addresses (logged), and its suspension"""
     with write_transaction():
-        user = _account(username)
+        user = member_named(username)
         uses, sign_ins = lookups.account_ips(me(), user)
         shared = lookups.account_shared_ips(me(), user)
     return _render(
@@ -211,7 +204,7 @@ def _days(text: str) -> int:
 @service_errors
 def suspend_account(username: str) -> Any:
     """Suspend an account for `days` days, with a `reason` the member is shown"""
-    user = _account(username)
+    user = member_named(username)
     values = {"reason": request.form.get("reason", ""), "days": request.form.get("days", "")}
     errors: dict[str, str] = {}
     try:
@@ -228,7 +221,7 @@ def suspend_account(username: str) -> Any:
     except ContentError as exc:
         db.session.rollback()
         field = "form" if isinstance(exc, Forbidden) else "reason"
-        return _suspend_form(_account(username), values, {field: "; ".join(exc.messages)}), (
+        return _suspend_form(member_named(username), values, {field: "; ".join(exc.messages)}), (
             exc.status
         )
     db.session.commit()
@@ -242,7 +235,7 @@ def suspend_account(username: str) -> Any:
 @service_errors
 def unsuspend_account(username: str) -> Any:
     """Lift an account's suspension"""
-    user = _account(username)
+    user = member_named(username)
     unsuspend(me(), user)
     db.session.commit()
     flash(f"{user.username} is no longer suspended.", "success")
