@@ -23,6 +23,7 @@ from forum.db import db
 from forum.moderation.hide import PLACEHOLDER as HIDDEN_PLACEHOLDER
 from forum.moderation.hide import can_see_hidden
 from forum.timeutil import iso
+from forum.urls import built_once
 from forum.users.avatars import avatar_template
 from forum.users.models import Avatar, User
 
@@ -103,15 +104,21 @@ def card(user: User, avatar_version: str | None) -> Card:
 
 class _AvatarTemplates:
     """`avatar_template()` for a page of members: URL building runs once per kind of
-    avatar, and each member's name and version are put into that pattern. Names or
-    versions that URL quoting could change take the slow path, so the result is the same."""
+    avatar (and mount point), and each member's name and version are put into that
+    pattern. Names or versions that URL quoting could change take the slow path, so the
+    result is the same."""
 
     _NAME, _VERSION = "~name~", "~version~"
     _PLAIN = re.compile(r"[A-Za-z0-9_.-]+")
 
     def __init__(self) -> None:
-        self._picture = avatar_template(self._NAME, self._VERSION)
-        self._letter = avatar_template(self._NAME, None)
+        self._picture, self._letter = built_once(
+            "avatar patterns",
+            lambda: (
+                avatar_template(self._NAME, self._VERSION),
+                avatar_template(self._NAME, None),
+            ),
+        )
 
     def __call__(self, username: str, version: str | None) -> str:
         name = username.lower()

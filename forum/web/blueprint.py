@@ -11,7 +11,6 @@ from typing import Any
 
 from flask import (
     Blueprint,
-    current_app,
     has_request_context,
     render_template,
     request,
@@ -24,6 +23,7 @@ from auth.sessions import UNSAFE_METHODS, csrf_ok, csrf_token, current_member
 from forum.api.blueprint import ids_in_range
 from forum.db import db
 from forum.errorlog import error_logger
+from forum.urls import built_once
 
 bp = Blueprint(
     "web",
@@ -68,12 +68,10 @@ SITE_LINKS = {
 
 
 def site_links() -> dict[str, str]:
-    built = current_app.extensions.setdefault("parlor_site_links", {})
-    links = built.get(request.script_root)
-    if links is None:
-        links = {name: url_for(endpoint, **args) for name, (endpoint, args) in SITE_LINKS.items()}
-        built[request.script_root] = links
-    return links
+    return built_once(
+        "site links",
+        lambda: {name: url_for(endpoint, **args) for name, (endpoint, args) in SITE_LINKS.items()},
+    )
 
 
 @bp.app_context_processor
