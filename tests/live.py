@@ -37,15 +37,6 @@ def wait_for(url: str, proc: subprocess.Popen[bytes] | None = None, timeout: flo
     raise RuntimeError(f"{url} did not come up within {timeout:.0f} s")
 
 
-def _stop(proc: subprocess.Popen[bytes]) -> None:
-    proc.terminate()
-    try:
-        proc.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait(timeout=10)
-
-
 @contextmanager
 def emulator_process(ready: bool = True) -> Iterator[str]:
     """The GitHub emulator (`python -m auth.emulator`) on a free port; its URL. With
@@ -70,7 +61,7 @@ def emulator_process(ready: bool = True) -> Iterator[str]:
             wait_for(url + "/avatars/octocat.png", proc)
         yield url
     finally:
-        _stop(proc)
+        served.stop(proc)
 
 
 @contextmanager
@@ -123,7 +114,7 @@ def parlor_process(emulator: str, db_url: str, workdir: Path, ready: bool = True
             wait_for_parlor(url, workdir, proc)
         yield url
     finally:
-        _stop(proc)
+        served.stop(proc)
 
 
 def wait_for_parlor(url: str, workdir: Path, proc: subprocess.Popen[bytes] | None = None) -> None:

@@ -114,14 +114,19 @@ def gunicorn(
         _wait_until_up(base, proc, log)
         yield base
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=10)
+        stop(proc, grace=20)  # gunicorn's workers finish their requests first
         if log:
             out.close()  # type: ignore[union-attr]
+
+
+def stop(proc: subprocess.Popen[bytes], grace: float = 10) -> None:
+    """Ask a server to stop; kill it if it has not after `grace` seconds."""
+    proc.terminate()
+    try:
+        proc.wait(timeout=grace)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(timeout=10)
 
 
 def _wait_until_up(base: str, proc: subprocess.Popen[bytes], log: Path | None) -> None:

@@ -148,16 +148,21 @@ def emulator() -> Iterator[tuple[str, Flask]]:
         thread.join(timeout=10)
 
 
+def through_emulator(base: str) -> dict[str, str]:
+    """The settings that make Parlor sign in through the emulator at `base`."""
+    return {
+        "GITHUB_URL": base,
+        "GITHUB_API_URL": base,
+        "GITHUB_CLIENT_ID": EMULATOR_ID,
+        "GITHUB_CLIENT_SECRET": EMULATOR_SECRET,
+    }
+
+
 @pytest.fixture
 def github_app(app: Flask, make_app: Callable[..., Flask], emulator: tuple[str, Flask]) -> Flask:
     """Parlor signing in through the emulator (on the same test database as `app`)."""
     base, _emu = emulator
-    return make_app(
-        GITHUB_URL=base,
-        GITHUB_API_URL=base,
-        GITHUB_CLIENT_ID=EMULATOR_ID,
-        GITHUB_CLIENT_SECRET=EMULATOR_SECRET,
-    )
+    return make_app(**through_emulator(base))
 
 
 def authorize(client: FlaskClient, login: str, **params: str) -> tuple[str, str, str]:

@@ -17,7 +17,7 @@ from sqlalchemy import select
 
 from forum.db import IPColumn, db
 
-from .conftest import EMULATOR_ID, EMULATOR_SECRET, send, sign_in
+from .conftest import send, sign_in, through_emulator
 from .routes import GET_WRITES, ROUTES, calls_for, classified_pairs, key
 from .world import IPS, PEOPLE, World
 from .world import world as fresh_world
@@ -125,13 +125,7 @@ def test_a_sign_in_records_the_peer_not_the_header(
 ) -> None:
     base, _emu = emulator
     log = tmp_path / "access.log"
-    parlor = make_app(
-        GITHUB_URL=base,
-        GITHUB_API_URL=base,
-        GITHUB_CLIENT_ID=EMULATOR_ID,
-        GITHUB_CLIENT_SECRET=EMULATOR_SECRET,
-        ACCESS_LOG=str(log),
-    )
+    parlor = make_app(**through_emulator(base), ACCESS_LOG=str(log))
     client = parlor.test_client()
     client.environ_base.update({"REMOTE_ADDR": PEER, **_environ(forged_headers(FORGED))})
     r = sign_in(client, "octocat", ip=PEER)

@@ -18,7 +18,7 @@ from sqlalchemy import text
 
 from forum.db import db
 
-from .conftest import EMULATOR_ID, EMULATOR_SECRET, authorize
+from .conftest import EMULATOR_SECRET, authorize, through_emulator
 from .world import world as fresh_world
 
 # The emulator is GitHub: its server's request log (logger "werkzeug", in this process only
@@ -32,10 +32,7 @@ def logged_app(
 ) -> Flask:
     base, _emu = emulator
     return make_app(
-        GITHUB_URL=base,
-        GITHUB_API_URL=base,
-        GITHUB_CLIENT_ID=EMULATOR_ID,
-        GITHUB_CLIENT_SECRET=EMULATOR_SECRET,
+        **through_emulator(base),
         ACCESS_LOG=str(tmp_path / "access.log"),
         ERROR_LOG=str(tmp_path / "error.log"),
     )

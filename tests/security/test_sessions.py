@@ -12,7 +12,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from .conftest import EMULATOR_ID, EMULATOR_SECRET, send, sign_in
+from .conftest import send, sign_in, through_emulator
 from .routes import PUBLIC, ROUTES, calls_for, classified_pairs, key
 
 OURS = {"session", "remember_token"}
@@ -170,10 +170,7 @@ def production(
     for name, value in {
         "PARLOR_ENV": "production",
         "SECRET_KEY": "a-long-production-secret-for-the-security-suite",
-        "GITHUB_CLIENT_ID": EMULATOR_ID,
-        "GITHUB_CLIENT_SECRET": EMULATOR_SECRET,
-        "GITHUB_URL": base,
-        "GITHUB_API_URL": base,
+        **through_emulator(base),
         "ERASURE_LEDGER": ledger_file,
         "RATELIMIT_ENABLED": "false",
     }.items():
