@@ -7,12 +7,12 @@ from __future__ import annotations
 
 import ipaddress
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
-from flask import Flask, g, has_request_context, request
+from flask import Flask, current_app, g, has_request_context, request
 from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import DateTime, LargeBinary, MetaData, event
 from sqlalchemy.engine import Engine
@@ -21,6 +21,7 @@ from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.types import TypeDecorator
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+F = TypeVar("F", bound=Callable[..., Any])
 
 
 class Base(DeclarativeBase):
@@ -39,6 +40,10 @@ class Base(DeclarativeBase):
 db = SQLAlchemy(model_class=Base)
 
 _SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+_WRITING = "parlor_writing"  # g: a `reads_first` route has begun its writes
+# g: this request has written something not yet committed (set on flush, and by
+# `begin_writes` for writes on the tables, which flush nothing).
+UNSAVED = "parlor_unsaved_flush"
 
 
 class IPColumn(TypeDecorator[IPAddress]):
@@ -127,7 +132,46 @@ def _sqlite_on_begin(conn: Any) -> None:
 def _wants_write() -> bool:
     if not has_request_context():
         return True  # commands, tests and background jobs
-    return request.method not in _SAFE_METHODS or g.get("parlor_write", False)
+    if g.get("parlor_write", False) or g.get(_WRITING, False):
+        return True
+    return request.method not in _SAFE_METHODS and not _reads_first()
+
+
+def reads_first(view: F) -> F:
+    """Mark a write route whose checks only read (who writes, from where, to what): on
+    SQLite it begins like a read, and `begin_writes()` takes the write lock for the writes
+    alone. The lock is the database's, so every writer waits while one holds it: held from
+    the request's first statement, a reply kept other replies waiting through its checks
+    and its Markdown, and half of a two-core machine sat idle under load."""
+    view.parlor_reads_first = True  # type: ignore[attr-defined]
+    return view
+
+
+def _reads_first() -> bool:
+    view = current_app.view_functions.get(request.endpoint or "")
+    return getattr(view, "parlor_reads_first", False)
+
+
+def begin_writes() -> None:
+    """Call before a route's first write. In a `reads_first` route on SQLite the read
+    transaction ends here, what it loaded kept as read, and the next statement begins
+    IMMEDIATE: the writes must then check again, in their own statements, whatever a
+    concurrent writer could have changed meanwhile (see `posting._BUMP_TOPIC`). On
+    PostgreSQL the one transaction goes on: its writes lock only the rows they touch."""
+    if not has_request_context():
+        return
+    if not g.get(_WRITING, False) and _reads_first():
+        session = db.session()
+        if session.in_transaction() and db.engine.dialect.name == "sqlite":
+            keep, session.expire_on_commit = session.expire_on_commit, False
+            try:
+                session.commit()
+            finally:
+                session.expire_on_commit = keep
+        setattr(g, _WRITING, True)
+    # Writes on the tables flush nothing: what commits from here on is a saved change
+    # (forum/unavailable.py answers accordingly if the database fails afterwards).
+    g.setdefault(UNSAVED, True)
 
 
 @contextmanager

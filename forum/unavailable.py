@@ -25,7 +25,7 @@ from sqlalchemy import exc as sa
 from sqlalchemy.orm import Session
 
 from forum.api.responses import json_error
-from forum.db import db
+from forum.db import UNSAVED, db
 from forum.errorlog import error_logger
 
 # Connection refused or lost, server shutting down, "database is locked", pool exhausted.
@@ -54,7 +54,6 @@ PAGE = """<!doctype html>
 # Whether this request has committed a change of its own (g): flushed rows, then a commit
 # outside `write_transaction` (whose GET-route bookkeeping a retry repeats harmlessly).
 SAVED = "parlor_saved"
-_PENDING = "parlor_unsaved_flush"
 _installed = False
 
 
@@ -101,17 +100,17 @@ def page_unavailable(exc: Exception) -> Response:
 
 def _after_flush(_session: Session, _context: Any) -> None:
     if has_request_context():
-        g.setdefault(_PENDING, True)
+        g.setdefault(UNSAVED, True)
 
 
 def _after_commit(_session: Session) -> None:
-    if has_request_context() and g.pop(_PENDING, False) and not g.get("parlor_write"):
+    if has_request_context() and g.pop(UNSAVED, False) and not g.get("parlor_write"):
         setattr(g, SAVED, True)
 
 
 def _after_rollback(_session: Session) -> None:
     if has_request_context():
-        g.pop(_PENDING, None)
+        g.pop(UNSAVED, None)
 
 
 def install(json_blueprints: tuple[Blueprint, ...], page_blueprints: tuple[Blueprint, ...]) -> None:

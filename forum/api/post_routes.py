@@ -15,7 +15,7 @@ from forum.api.serializers import cards, post_json
 from forum.content import likes, posting
 from forum.content.errors import ContentError, Forbidden
 from forum.content.models import Post, Topic
-from forum.db import IPAddress, db
+from forum.db import IPAddress, db, reads_first
 from forum.moderation.screening import ensure_not_blocked
 from forum.moderation.suspend import suspension_message
 from forum.net import request_ip
@@ -65,6 +65,7 @@ def is_reply() -> bool:
 
 
 @bp.post("/posts.json")
+@reads_first
 @limited("topic", when=lambda: not is_reply())
 @limited("post", when=is_reply)
 @member_required

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import bindparam, update
+from sqlalchemy import bindparam, false, insert, or_, update
+from sqlalchemy.orm import make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
 
 from forum.content import permissions
@@ -16,7 +17,7 @@ from forum.content.errors import ContentError, Forbidden, NotFound
 from forum.content.markdown import render
 from forum.content.models import Category, Post, PostEdit, Topic
 from forum.content.slug import slugify
-from forum.db import IPAddress, db
+from forum.db import IPAddress, begin_writes, db
 from forum.moderation.ip_uses import record_use
 from forum.timeutil import utcnow
 from forum.users.models import User
@@ -31,9 +32,16 @@ LAST_SEEN_PRECISION = timedelta(minutes=1)
 _T, _C = Topic.__table__.c, Category.__table__.c
 # The statements every reply runs, built once, on the tables (no ORM bulk-update path).
 _NOW = bindparam("now", type_=_T.bumped_at.type)
+# The topic is checked when read and again here, where it counts: the writes run after the
+# checks, in a transaction of their own on SQLite (`begin_writes`), so a topic deleted or
+# closed in between takes no reply (no row comes back).
 _BUMP_TOPIC = (
     update(Topic.__table__)
-    .where(_T.id == bindparam("topic_id"))
+    .where(
+        _T.id == bindparam("topic_id"),
+        _T.deleted_at.is_(None),
+        or_(_T.closed == false(), bindparam("staff")),
+    )
     .values(
         highest_post_number=_T.highest_post_number + 1,
         posts_count=_T.posts_count + 1,
@@ -48,6 +56,8 @@ _COUNT_CATEGORY_POST = (
     .where(_C.id == bindparam("category_id"))
     .values(post_count=_C.post_count + 1)
 )
+# On the table, RETURNING the row: the ORM's unit of work was a sixth of a reply.
+_INSERT_POST = insert(Post.__table__).returning(*Post.__table__.c)
 
 
 def validate_title(title: object) -> str:
@@ -76,9 +86,11 @@ def validate_raw(raw: object) -> str:
 def create_topic(author: User, title: object, raw: object, category_id: int, ip: IPAddress) -> Post:
     title = validate_title(title)
     raw = validate_raw(raw)
+    cooked = render(raw)
     category = db.session.get(Category, category_id)
     if category is None:
         raise ContentError("Category is not valid")
+    begin_writes()
     now = utcnow()
     topic = Topic(
         title=title,
@@ -99,13 +111,14 @@ def create_topic(author: User, title: object, raw: object, category_id: int, ip:
         .where(Category.id == category.id)
         .values(topic_count=Category.topic_count + 1)
     )
-    return _add_post(topic, author, raw, ip, reply_to=None, now=now)
+    return _add_post(topic, author, raw, cooked, ip, reply_to=None, now=now)
 
 
 def create_reply(
     author: User, topic_id: int, raw: object, ip: IPAddress, reply_to: int | None = None
 ) -> Post:
     raw = validate_raw(raw)
+    cooked = render(raw)  # before the writes: on SQLite they hold the database's write lock
     topic = db.session.get(Topic, topic_id)
     if topic is None or topic.deleted_at is not None:
         raise ContentError("Topic is not valid")
@@ -113,40 +126,57 @@ def create_reply(
         raise Forbidden("This topic is closed; you cannot reply to it.")
     if reply_to is not None and not (1 <= reply_to <= topic.highest_post_number):
         raise ContentError("reply_to_post_number is not a post of this topic")
-    return _add_post(topic, author, raw, ip, reply_to=reply_to, now=utcnow())
+    begin_writes()
+    return _add_post(topic, author, raw, cooked, ip, reply_to=reply_to, now=utcnow())
 
 
 def _add_post(
-    topic: Topic, author: User, raw: str, ip: IPAddress, reply_to: int | None, now: datetime
+    topic: Topic,
+    author: User,
+    raw: str,
+    cooked: str,
+    ip: IPAddress,
+    reply_to: int | None,
+    now: datetime,
 ) -> Post:
     # One atomic UPDATE hands out the post number, so concurrent replies never collide.
     # RETURNING the whole row, set over `topic`: its counters as the database has them
     # (another reply may have come first), without a SELECT to refresh.
-    params = {"topic_id": topic.id, "now": now, "author_id": author.id}
-    row = db.session.execute(_BUMP_TOPIC, params).one()
+    connection = db.session.connection()  # Core statements: not the session's ORM path
+    params = {"topic_id": topic.id, "now": now, "author_id": author.id, "staff": author.is_staff}
+    row = connection.execute(_BUMP_TOPIC, params).one_or_none()
+    if row is None:  # deleted or closed since it was read
+        db.session.refresh(topic)
+        if topic.deleted_at is not None:
+            raise ContentError("Topic is not valid")
+        raise Forbidden("This topic is closed; you cannot reply to it.")
     for key, value in row._mapping.items():
         set_committed_value(topic, key, value)
-    number = topic.highest_post_number
-    db.session.execute(_COUNT_CATEGORY_POST, {"category_id": topic.category_id})
-    post = Post(
-        topic=topic,  # also keeps it in the identity map for the answer built from the post
-        topic_id=topic.id,
-        user_id=author.id,
-        post_number=number,
-        reply_to_post_number=reply_to,
-        raw=raw,
-        cooked=render(raw),
-        ip=ip,
-        created_at=now,
-        updated_at=now,
-    )
+    connection.execute(_COUNT_CATEGORY_POST, {"category_id": topic.category_id})
+    values = {
+        "topic_id": topic.id,
+        "user_id": author.id,
+        "post_number": topic.highest_post_number,
+        "reply_to_post_number": reply_to,
+        "raw": raw,
+        "cooked": cooked,
+        "ip": ip,
+        "created_at": now,
+        "updated_at": now,
+        "version": 1,
+        "like_count": 0,
+    }
+    # The new row as if a query had loaded it: in the session, nothing left to flush.
+    post = Post(**connection.execute(_INSERT_POST, values).one()._mapping)
+    make_transient_to_detached(post)
+    set_committed_value(post, "topic", topic)
     db.session.add(post)
     record_use(author.id, ip, now)
     # To the minute, as Discourse keeps it: not an UPDATE of the member per post.
     seen = author.last_seen_at
     if seen is None or now - seen >= LAST_SEEN_PRECISION:
         author.last_seen_at = now
-    db.session.flush()
+        db.session.flush()
     return post
 
 

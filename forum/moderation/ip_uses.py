@@ -78,7 +78,8 @@ def _upsert(dialect: str) -> Any:
 
 def record_use(user_id: int, ip: IPAddress, at: datetime) -> None:
     """Count one post or edit, in the caller's transaction (one atomic upsert)."""
-    db.session.execute(_upsert(db.engine.dialect.name), {"user_id": user_id, "ip": ip, "at": at})
+    connection = db.session.connection()  # a Core statement: not the session's ORM path
+    connection.execute(_upsert(connection.dialect.name), {"user_id": user_id, "ip": ip, "at": at})
 
 
 def rebuild() -> None:

@@ -7,7 +7,7 @@ import ipaddress
 from sqlalchemy import bindparam, select, update
 
 from forum.content.errors import ContentError, Forbidden
-from forum.db import IPAddress, db
+from forum.db import IPAddress, begin_writes, db
 from forum.moderation import audit
 from forum.moderation.models import ScreenedIP
 from forum.net import Network
@@ -92,6 +92,7 @@ def ensure_not_blocked(ip: IPAddress) -> None:
     entry_id = db.session.scalar(_BLOCKING, {"ip": ip})
     if entry_id is None:
         return
+    begin_writes()
     db.session.execute(
         update(ScreenedIP)
         .where(ScreenedIP.id == entry_id)

@@ -20,7 +20,7 @@ from forum.api.post_routes import writer, writer_ip
 from forum.content import likes, permissions, posting
 from forum.content.errors import ContentError, NotFound
 from forum.content.models import Category, Post, Topic
-from forum.db import db
+from forum.db import db, reads_first
 from forum.moderation.suspend import suspension_message
 from forum.ratelimits import limited
 from forum.users.models import User
@@ -65,6 +65,7 @@ def _post_or_404(post_id: int) -> tuple[Post, Topic]:
 
 
 @bp.route("/new-topic", methods=["GET", "POST"])
+@reads_first
 @limited("topic")
 @page_requires("member")
 def new_topic() -> Any:
@@ -103,6 +104,7 @@ def new_topic() -> Any:
 
 
 @bp.post("/t/<int:topic_id>/reply")
+@reads_first
 @limited("post")
 @page_requires("member")
 def reply(topic_id: int) -> Any:

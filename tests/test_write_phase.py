@@ -1,0 +1,214 @@
+"""Replies and new topics check first and write last (`forum.db.reads_first`).
+
+On SQLite the database's write lock is then held for the writes alone, not through the
+checks and the Markdown; the writes check the topic again in their own statement, so a
+topic closed or deleted in between takes no reply, on either database.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from flask import Flask
+from sqlalchemy import exc as sa_exc
+from sqlalchemy import update
+
+from forum.content import posting
+from forum.content.models import Category, Post, Topic
+from forum.db import db, ip_to_bytes
+
+BODY = "A reply that is long enough to be accepted."
+
+
+def topic_of(member: Any, category_id: int) -> int:
+    made = member.post(
+        "/posts.json",
+        json={"title": "A topic for the write phase", "raw": BODY, "category": category_id},
+    )
+    assert made.status_code == 200, made.get_data(as_text=True)
+    return int(made.get_json()["topic_id"])
+
+
+def counts(app: Flask, topic_id: int) -> tuple[int, int, int]:
+    """(posts in the topic, its posts_count, its category's post_count)"""
+    with app.app_context():
+        topic = db.session.get(Topic, topic_id)
+        assert topic is not None
+        category = db.session.get(Category, topic.category_id)
+        assert category is not None
+        posts = db.session.query(Post).filter_by(topic_id=topic_id).count()
+        return posts, topic.posts_count, category.post_count
+
+
+def sqlite_path(app: Flask) -> str:
+    with app.app_context():
+        if db.engine.dialect.name != "sqlite":
+            pytest.skip("SQLite's database-wide write lock")
+        path = db.engine.url.database
+    assert path
+    return path
+
+
+def another_writer_can_begin(path: str) -> bool:
+    """Whether a second connection gets the write lock at once (no busy wait)."""
+    other = sqlite3.connect(path, timeout=0, isolation_level=None)
+    try:
+        other.execute("BEGIN IMMEDIATE")
+        other.execute("ROLLBACK")
+        return True
+    except sqlite3.OperationalError:
+        return False
+    finally:
+        other.close()
+
+
+def while_rendering(monkeypatch: pytest.MonkeyPatch, then: Callable[[], None]) -> list[bool]:
+    """Run `then` in the middle of the request (while its Markdown renders); returns a list
+    that holds True once it ran."""
+    ran: list[bool] = []
+    render = posting.render
+
+    def rendering(raw: str) -> str:
+        then()
+        ran.append(True)
+        return render(raw)
+
+    monkeypatch.setattr(posting, "render", rendering)
+    return ran
+
+
+@pytest.mark.parametrize("route", ["api reply", "page reply", "api topic"])
+def test_sqlite_write_lock_is_free_while_a_post_is_checked_and_rendered(
+    app: Flask, alice: Any, category_id: int, monkeypatch: pytest.MonkeyPatch, route: str
+) -> None:
+    path = sqlite_path(app)
+    topic_id = topic_of(alice, category_id)
+    free: list[bool] = []
+    ran = while_rendering(monkeypatch, lambda: free.append(another_writer_can_begin(path)))
+    if route == "api reply":
+        r = alice.post("/posts.json", json={"topic_id": topic_id, "raw": BODY})
+    elif route == "page reply":
+        r = alice.client.post(
+            f"/t/{topic_id}/reply", data={"authenticity_token": alice.csrf, "raw": BODY}
+        )
+    else:
+        title = "Another topic for the write phase"
+        r = alice.post("/posts.json", json={"title": title, "raw": BODY, "category": category_id})
+    assert r.status_code in (200, 303), r.get_data(as_text=True)
+    assert ran and free == [True]
+    assert counts(app, topic_id)[0] == (2 if route != "api topic" else 1)
+
+
+def test_other_writes_still_hold_the_lock_from_their_first_statement(
+    app: Flask, alice: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Routes not marked `reads_first` keep the whole request in one write transaction."""
+    path = sqlite_path(app)
+    from forum.privacy import routes
+
+    seen: list[bool] = []
+    update_profile = routes.update_profile
+
+    def updating(*args: Any, **kwargs: Any) -> Any:
+        seen.append(another_writer_can_begin(path))
+        return update_profile(*args, **kwargs)
+
+    monkeypatch.setattr(routes, "update_profile", updating)
+    assert alice.put("/u/alice.json", json={"first_name": "Alicia"}).status_code == 200
+    assert seen == [False]
+
+
+def _meanwhile(app: Flask, topic_id: int, **values: Any) -> Callable[[], None]:
+    """Another writer changing the topic, committed on a connection of its own."""
+
+    def change() -> None:
+        with app.app_context(), db.engine.begin() as conn:
+            conn.execute(update(Topic).where(Topic.id == topic_id).values(**values))
+
+    return change
+
+
+def between_checks_and_writes(monkeypatch: pytest.MonkeyPatch, then: Callable[[], None]) -> None:
+    begin_writes = posting.begin_writes
+
+    def beginning() -> None:
+        begin_writes()
+        then()
+
+    monkeypatch.setattr(posting, "begin_writes", beginning)
+
+
+@pytest.mark.parametrize(
+    ("change", "status", "message"),
+    [
+        ({"closed": True}, 403, "closed"),
+        ({"deleted_at": posting.utcnow()}, 422, "Topic is not valid"),
+    ],
+)
+def test_a_topic_changed_between_the_checks_and_the_writes_takes_no_reply(
+    app: Flask,
+    alice: Any,
+    bob: Any,
+    category_id: int,
+    monkeypatch: pytest.MonkeyPatch,
+    change: dict[str, Any],
+    status: int,
+    message: str,
+) -> None:
+    topic_id = topic_of(alice, category_id)
+    before = counts(app, topic_id)
+    between_checks_and_writes(monkeypatch, _meanwhile(app, topic_id, **change))
+    r = bob.post("/posts.json", json={"topic_id": topic_id, "raw": BODY})
+    assert r.status_code == status, r.get_data(as_text=True)
+    assert message in r.get_json()["errors"][0]
+    assert counts(app, topic_id) == before  # no post, no counter moved
+
+
+def test_staff_reply_to_a_topic_closed_meanwhile(
+    app: Flask, alice: Any, mia: Any, category_id: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Staff may reply to a closed topic: closing it meanwhile changes nothing for them."""
+    topic_id = topic_of(alice, category_id)
+    between_checks_and_writes(monkeypatch, _meanwhile(app, topic_id, closed=True))
+    r = mia.post("/posts.json", json={"topic_id": topic_id, "raw": BODY})
+    assert r.status_code == 200, r.get_data(as_text=True)
+    assert counts(app, topic_id)[:2] == (2, 2)
+
+
+def test_a_reply_saved_before_the_database_failed_says_it_was_saved(
+    app: Flask, alice: Any, category_id: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The reply's writes go to the tables (no ORM flush), and still count as saved."""
+    from forum import events
+
+    topic_id = topic_of(alice, category_id)
+
+    def gone(*_: Any, **__: Any) -> Any:
+        raise sa_exc.OperationalError("SELECT 1", {}, ConnectionError("closed"))
+
+    monkeypatch.setattr(events.post_created, "send", gone)
+    r = alice.post("/posts.json", json={"topic_id": topic_id, "raw": BODY})
+    assert r.status_code == 500, r.get_data(as_text=True)
+    assert "saved" in r.get_json()["errors"][0] and "Retry-After" not in r.headers
+    assert counts(app, topic_id)[:2] == (2, 2)
+
+
+def test_the_new_post_is_as_the_database_has_it(app: Flask, alice: Any, category_id: int) -> None:
+    """The post written on the table and handed to the answer equals the row."""
+    topic_id = topic_of(alice, category_id)
+    r = alice.post(
+        "/posts.json",
+        json={"topic_id": topic_id, "raw": BODY, "reply_to_post_number": 1},
+        environ_base={"REMOTE_ADDR": "203.0.113.9"},
+    )
+    data = r.get_json()
+    with app.app_context():
+        post = db.session.get(Post, data["id"])
+        assert post is not None
+        assert (post.post_number, post.reply_to_post_number, post.raw) == (2, 1, BODY)
+        assert ip_to_bytes(post.ip) == ip_to_bytes("203.0.113.9")  # type: ignore[arg-type]
+        assert data["cooked"] == post.cooked and data["version"] == post.version == 1
+        assert data["created_at"].startswith(post.created_at.strftime("%Y-%m-%dT%H:%M:%S"))
