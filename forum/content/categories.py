@@ -15,7 +15,9 @@ NAME_MAX = 50
 def _valid_name(name: object, category_id: int | None = None) -> str:
     if not isinstance(name, str) or not name.strip():
         raise ContentError("Name can't be blank")
-    name = " ".join(name.split())
+    name = " ".join(name.replace("\x00", "").split())  # PostgreSQL refuses NUL in text
+    if not name:
+        raise ContentError("Name can't be blank")
     if len(name) > NAME_MAX:
         raise ContentError(f"Name is too long (maximum is {NAME_MAX} characters)")
     holder = db.session.scalar(select(Category.id).where(func.lower(Category.name) == name.lower()))
@@ -43,7 +45,7 @@ def update_category(
         if not isinstance(slug, str) or not slug.strip():
             raise ContentError("slug must be text")
         category.slug = _free_slug(slug, category.id)
-    category.description, category.color = description, color
+    category.description, category.color = description.replace("\x00", ""), color
     db.session.flush()
     return category
 
@@ -53,7 +55,11 @@ def create_category(name: object, description: str = "", color: str = "0088CC") 
     slug = _free_slug(name)
     position = db.session.scalar(select(func.coalesce(func.max(Category.position), 0))) or 0
     category = Category(
-        name=name, slug=slug, description=description, color=color, position=position + 1
+        name=name,
+        slug=slug,
+        description=description.replace("\x00", ""),
+        color=color,
+        position=position + 1,
     )
     db.session.add(category)
     db.session.flush()
