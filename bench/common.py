@@ -7,8 +7,12 @@ from __future__ import annotations
 import argparse
 import json
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+
+from sqlalchemy import create_engine, text
 
 
 def parser(doc: str | None, postgresql: bool = True) -> argparse.ArgumentParser:
@@ -29,3 +33,19 @@ def parser(doc: str | None, postgresql: bool = True) -> argparse.ArgumentParser:
 def write_json(path: Path | None, data: dict[str, Any]) -> None:
     if path is not None:
         path.write_text(json.dumps(data, indent=2, default=str))
+
+
+@contextmanager
+def postgres_scratch(admin_url: str, label: str) -> Iterator[str]:
+    """A new database on the server of `admin_url`, dropped afterwards (even if its
+    connections are still open): the URL of it."""
+    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    name = f"parlor_bench_{label}_{os.getpid()}"
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield f"{admin_url.rsplit('/', 1)[0]}/{name}"
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()

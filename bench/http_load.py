@@ -20,7 +20,6 @@ import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -34,7 +33,6 @@ import dataset
 import requests
 import servers
 import wrk
-from sqlalchemy import create_engine, text
 
 import config
 from forum.db import db
@@ -230,20 +228,6 @@ def table(results: list[dict[str, Any]], s: Settings) -> str:
     return "\n".join(lines)
 
 
-def postgres_scratch(admin_url: str) -> tuple[str, Callable[[], None]]:
-    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    name = f"parlor_bench_http_{os.getpid()}"
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-
-    def drop() -> None:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
-
-    return f"{admin_url.rsplit('/', 1)[0]}/{name}", drop
-
-
 def run_all(args: argparse.Namespace, s: Settings, scratch: Path) -> list[dict[str, Any]]:
     results = [run_database("SQLite", f"sqlite:///{scratch}/http.sqlite3", scratch, s)]
     if args.profile:  # on the SQLite database just measured, with its signed-in member
@@ -263,11 +247,8 @@ def run_all(args: argparse.Namespace, s: Settings, scratch: Path) -> list[dict[s
         )
         (args.profile / "summary.md").write_text(summary + "\n")
     if args.postgresql:
-        url, drop = postgres_scratch(args.postgresql)
-        try:
+        with common.postgres_scratch(args.postgresql, "http") as url:
             results.append(run_database("PostgreSQL", url, scratch, s))
-        finally:
-            drop()
     return results
 
 

@@ -29,7 +29,7 @@ os.environ.setdefault("PARLOR_ENV", "testing")
 
 import common
 import dataset
-from sqlalchemy import create_engine, select, text
+from sqlalchemy import select
 
 from forum.content.models import Post
 from forum.db import db
@@ -131,16 +131,8 @@ def main() -> None:
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
     if args.postgresql:
-        admin = create_engine(args.postgresql, isolation_level="AUTOCOMMIT")
-        name = f"parlor_bench_{os.getpid()}"
-        with admin.connect() as conn:
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
-        try:
-            base = args.postgresql.rsplit("/", 1)[0]
-            lines += run("PostgreSQL", lambda n: f"{base}/{name}", sizes, figures)
-        finally:
-            with admin.connect() as conn:
-                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        with common.postgres_scratch(args.postgresql, "ip") as url:
+            lines += run("PostgreSQL", lambda n: url, sizes, figures)
     small, large = f"{sizes[0]:,}", f"{sizes[-1]:,}"
     print(f"| database | median of {RUNS} | {small} posts (ms) | {large} posts (ms) | ratio |")
     print("|---|---|---|---|---|")

@@ -9,15 +9,18 @@ on the same database, and each route's figure is also given as the baseline's ti
 Parlor's (the HTTP benchmark's ratio, without gunicorn and the load generator).
 
     .venv/bin/python bench/quick_routes.py [requests per route, default 200]
+        [--postgresql URL: on a scratch database of that server instead of SQLite]
 """
 
 from __future__ import annotations
 
+import argparse
 import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from itertools import count
 from pathlib import Path
 from typing import Any
@@ -26,8 +29,10 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "tests"), str(ROOT / "bench")]
 
 import baseline_app  # noqa: E402
+import common  # noqa: E402
 from conftest import make_user  # noqa: E402
 
+import config  # noqa: E402
 from forum import create_app  # noqa: E402
 from forum.content.categories import create_category  # noqa: E402
 from forum.db import db  # noqa: E402
@@ -35,10 +40,12 @@ from forum.db import db  # noqa: E402
 BODY = "A post body that is long enough to be accepted."
 
 
-def build(tmp: str) -> tuple[Any, dict[str, Callable[[], Any]]]:
+def build(tmp: str, url: str | None = None) -> tuple[Any, dict[str, Callable[[], Any]]]:
+    """The routes to time, on `url` (a new SQLite file in `tmp` by default)."""
+    url = config.database_url(url or f"sqlite:///{tmp}/quick.sqlite3")
     app = create_app(
         {
-            "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp}/quick.sqlite3",
+            "SQLALCHEMY_DATABASE_URI": url,
             "SECRET_KEY": "quick-bench",
             "GITHUB_CLIENT_ID": "c",
             "GITHUB_CLIENT_SECRET": "s",
@@ -79,8 +86,8 @@ def build(tmp: str) -> tuple[Any, dict[str, Callable[[], Any]]]:
     reply_to = new_topic("A topic to reply to")
     anon = app.test_client()
     serial = count()
-    baseline_app.prepare(f"sqlite:///{tmp}/quick.sqlite3")
-    baseline = baseline_app.create_app(f"sqlite:///{tmp}/quick.sqlite3").test_client()
+    baseline_app.prepare(url)
+    baseline = baseline_app.create_app(url).test_client()
     return app, {
         "baseline 20 rows": lambda: baseline.get("/rows/20.json"),
         "baseline 30 rows": lambda: baseline.get("/rows/30.json"),
@@ -107,11 +114,24 @@ BASELINE_OF = {
 }
 
 
+@contextmanager
+def database(postgresql: str | None) -> Iterator[str | None]:
+    if postgresql:
+        with common.postgres_scratch(postgresql, "quick") as url:
+            yield url
+    else:
+        yield None
+
+
 def main() -> None:
-    n = int(sys.argv[1]) if len(sys.argv) > 1 else 200
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("n", type=int, nargs="?", default=200, help="requests per route")
+    parser.add_argument("--postgresql", help="a server URL for a scratch database")
+    args = parser.parse_args()
+    n = args.n
     medians: dict[str, float] = {}
-    with tempfile.TemporaryDirectory() as tmp:
-        app, routes = build(tmp)
+    with tempfile.TemporaryDirectory() as tmp, database(args.postgresql) as url:
+        app, routes = build(tmp, url)
         for name, call in routes.items():
             assert call().status_code == 200, name
             for _ in range(20):  # warm up

@@ -212,6 +212,28 @@ def init_db(app: Flask) -> None:
         configure_engine(db.engine)
 
 
+def init_reads(app: Flask, blueprints: frozenset[str] | None) -> None:
+    """On PostgreSQL, a request that only reads (GET, HEAD, OPTIONS to these blueprints; None:
+    every request) runs its statements outside a transaction. Under READ COMMITTED each
+    statement has its own snapshot either way, so a page reads the same; what goes is the
+    BEGIN and the ROLLBACK, two of a signed-in topic's six round trips. The few GET routes
+    that write do it in `write_transaction`, whose first commit hands the connection back,
+    so their writes take a new one, in a transaction as usual."""
+    with app.app_context():
+        if db.engine.dialect.name != "postgresql":
+            return
+
+    @app.before_request
+    def _autocommit_reads() -> None:
+        if request.method not in _SAFE_METHODS:
+            return
+        if blueprints is not None and request.blueprint not in blueprints:
+            return
+        session = db.session()
+        if not session.in_transaction():  # one the app context began already stays as is
+            session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
+
+
 def checkpoint() -> None:
     """Fold the SQLite WAL back into the database file and truncate it, so erased values
     (already overwritten in pages by `secure_delete`) do not linger in the log."""

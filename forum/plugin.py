@@ -10,7 +10,7 @@ from flask_migrate import Migrate
 
 import config
 from auth import init_auth
-from forum.db import db, init_db
+from forum.db import db, init_db, init_reads
 from forum.net import TrustedProxies
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
@@ -74,6 +74,7 @@ def init_app(app: Flask, url_prefix: str | None = None) -> None:
     from forum.headers import init_headers
 
     init_error_log(app)
+    init_reads(app, None if app.config.get("PARLOR_STANDALONE") else ours)
 
     init_headers(app, None if app.config.get("PARLOR_STANDALONE") else ours)
     from forum.ratelimits import init_ratelimits

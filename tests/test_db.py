@@ -11,7 +11,7 @@ from alembic.migration import MigrationContext
 from flask_migrate import upgrade
 from served import scratch_database
 
-from forum.db import db
+from forum.db import db, write_transaction
 from forum.privacy.registry import Privacy, privacy_of, undeclared
 
 
@@ -46,6 +46,32 @@ def test_sqlite_connections_are_set_up(app, ctx):
         assert pragma("foreign_keys") == 1
         assert pragma("secure_delete") == 1
         assert pragma("busy_timeout") >= 5000
+
+
+def _autocommit() -> bool:
+    return bool(db.session.connection().connection.driver_connection.autocommit)
+
+
+def test_postgresql_reads_run_outside_a_transaction(app, make_host):
+    """GETs skip BEGIN and ROLLBACK; writes, on a GET too, stay in a transaction; a host
+    application's own routes keep their transactions."""
+    with app.app_context():
+        if db.engine.dialect.name != "postgresql":
+            pytest.skip("PostgreSQL only")
+    with app.test_request_context("/latest.json"):
+        app.preprocess_request()
+        assert _autocommit()
+        with write_transaction():
+            assert not _autocommit()
+    with app.test_request_context("/posts.json", method="POST"):
+        app.preprocess_request()
+        assert not _autocommit()
+
+    host = make_host(lambda h: h.add_url_rule("/report", "report", lambda: "report"))
+    for path, outside in (("/report", False), ("/forum/latest.json", True)):
+        with host.test_request_context(path):
+            host.preprocess_request()
+            assert _autocommit() is outside, path
 
 
 @pytest.fixture
