@@ -15,6 +15,7 @@ from typing import Any, TypeVar
 from flask import Flask, Request, abort, g, request, session
 from flask_login import LoginManager, current_user
 from sqlalchemy import bindparam, select
+from sqlalchemy.orm import undefer
 
 from forum.db import db
 from forum.users.models import User
@@ -26,7 +27,10 @@ UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 login_manager = LoginManager()
 login_manager.session_protection = "basic"
 # Built once: every signed-in request runs it (`session.get` builds its statement per call).
-_USER_BY_ID = select(User).where(User.id == bindparam("user_id"))
+# With the avatar's version, for the member's own card (forum/api/post_routes.py).
+_USER_BY_ID = (
+    select(User).options(undefer(User.avatar_version)).where(User.id == bindparam("user_id"))
+)
 
 
 @login_manager.user_loader

@@ -15,9 +15,11 @@ from typing import Any, TypeVar
 from flask import Flask, current_app, g, has_request_context, request
 from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import DateTime, LargeBinary, MetaData, event
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Engine, Row
 from sqlalchemy.exc import DBAPIError
-from sqlalchemy.orm import DeclarativeBase
+from sqlalchemy.orm import DeclarativeBase, make_transient_to_detached
+from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.orm.util import identity_key
 from sqlalchemy.types import TypeDecorator
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
@@ -38,6 +40,7 @@ class Base(DeclarativeBase):
 
 
 db = SQLAlchemy(model_class=Base)
+M = TypeVar("M", bound=Base)
 
 _SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 _WRITING = "parlor_writing"  # g: a `reads_first` route has begun its writes
@@ -172,6 +175,21 @@ def begin_writes() -> None:
     # Writes on the tables flush nothing: what commits from here on is a saved change
     # (forum/unavailable.py answers accordingly if the database fails afterwards).
     g.setdefault(UNSAVED, True)
+
+
+def loaded(model: type[M], row: Row[Any]) -> M:
+    """The session's object for a row a statement returned (INSERT or UPDATE ... RETURNING),
+    holding the row's values as if a query had loaded them: no SELECT, nothing to flush."""
+    session = db.session()
+    found = session.identity_map.get(identity_key(model, (row.id,)))
+    if found is not None:
+        for key, value in row._mapping.items():
+            set_committed_value(found, key, value)
+        return found  # type: ignore[return-value]
+    made = model(**row._mapping)
+    make_transient_to_detached(made)
+    session.add(made)
+    return made
 
 
 @contextmanager

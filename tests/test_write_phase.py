@@ -212,3 +212,33 @@ def test_the_new_post_is_as_the_database_has_it(app: Flask, alice: Any, category
         assert ip_to_bytes(post.ip) == ip_to_bytes("203.0.113.9")  # type: ignore[arg-type]
         assert data["cooked"] == post.cooked and data["version"] == post.version == 1
         assert data["created_at"].startswith(post.created_at.strftime("%Y-%m-%dT%H:%M:%S"))
+
+
+@pytest.mark.parametrize("with_picture", [True, False])
+def test_the_answer_to_a_reply_shows_its_authors_card_without_a_query(
+    app: Flask,
+    alice: Any,
+    users: dict[str, int],
+    category_id: int,
+    count_queries: Any,
+    with_picture: bool,
+) -> None:
+    """The member's avatar version comes with the member (the session's loader), so the
+    card of the new post's author needs no statement of its own."""
+    from forum.users.models import Avatar
+
+    if with_picture:
+        with app.app_context():
+            db.session.add(
+                Avatar(user_id=users["alice"], content_type="image/png", data=b"png", version="v7")
+            )
+            db.session.commit()
+    topic_id = topic_of(alice, category_id)
+    with count_queries() as q:
+        r = alice.post("/posts.json", json={"topic_id": topic_id, "raw": BODY})
+    assert r.status_code == 200, r.get_data(as_text=True)
+    expected = (
+        "/user_avatar/alice/{size}/v7.png" if with_picture else "/letter_avatar/alice/{size}.svg"
+    )
+    assert r.get_json()["avatar_template"] == expected
+    assert sum("avatars" in s for s in q.statements) == 1  # the loader's, nothing after

@@ -11,7 +11,7 @@ from forum import events
 from forum.api.blueprint import bp
 from forum.api.params import int_param, params
 from forum.api.responses import json_response
-from forum.api.serializers import cards, post_json
+from forum.api.serializers import card, cards, post_json
 from forum.content import likes, posting
 from forum.content.errors import ContentError, Forbidden
 from forum.content.models import Post, Topic
@@ -29,7 +29,10 @@ def post_payload(
     """`new`: the post was written in this request, so nobody has liked it yet."""
     topic = db.session.get(Topic, post.topic_id)
     assert topic is not None
-    author = cards({post.user_id})[post.user_id]
+    if viewer is not None and viewer.id == post.user_id:  # their own: no query for the card
+        author = card(viewer, viewer.avatar_version)
+    else:
+        author = cards({post.user_id})[post.user_id]
     liked = False if new else bool(likes.liked_post_ids(viewer, [post.id]))
     return post_json(post, topic, author, viewer, liked, include_raw=True, **extra)
 

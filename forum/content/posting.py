@@ -9,7 +9,6 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from sqlalchemy import bindparam, false, insert, or_, update
-from sqlalchemy.orm import make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
 
 from forum.content import permissions
@@ -17,7 +16,7 @@ from forum.content.errors import ContentError, Forbidden, NotFound
 from forum.content.markdown import render
 from forum.content.models import Category, Post, PostEdit, Topic
 from forum.content.slug import slugify
-from forum.db import IPAddress, begin_writes, db
+from forum.db import IPAddress, begin_writes, db, loaded
 from forum.moderation.ip_uses import record_use
 from forum.timeutil import utcnow
 from forum.users.models import User
@@ -32,9 +31,8 @@ LAST_SEEN_PRECISION = timedelta(minutes=1)
 _T, _C = Topic.__table__.c, Category.__table__.c
 # The statements every reply runs, built once, on the tables (no ORM bulk-update path).
 _NOW = bindparam("now", type_=_T.bumped_at.type)
-# The topic is checked when read and again here, where it counts: the writes run after the
-# checks, in a transaction of their own on SQLite (`begin_writes`), so a topic deleted or
-# closed in between takes no reply (no row comes back).
+# Who may reply (`permissions.can_reply`), checked where it counts: in the write itself, so
+# a topic deleted or closed after the request began takes no reply (no row comes back).
 _BUMP_TOPIC = (
     update(Topic.__table__)
     .where(
@@ -111,7 +109,7 @@ def create_topic(author: User, title: object, raw: object, category_id: int, ip:
         .where(Category.id == category.id)
         .values(topic_count=Category.topic_count + 1)
     )
-    return _add_post(topic, author, raw, cooked, ip, reply_to=None, now=now)
+    return _add_post(topic.id, author, raw, cooked, ip, reply_to=None, now=now)
 
 
 def create_reply(
@@ -119,19 +117,14 @@ def create_reply(
 ) -> Post:
     raw = validate_raw(raw)
     cooked = render(raw)  # before the writes: on SQLite they hold the database's write lock
-    topic = db.session.get(Topic, topic_id)
-    if topic is None or topic.deleted_at is not None:
-        raise ContentError("Topic is not valid")
-    if not permissions.can_reply(author, topic):
-        raise Forbidden("This topic is closed; you cannot reply to it.")
-    if reply_to is not None and not (1 <= reply_to <= topic.highest_post_number):
-        raise ContentError("reply_to_post_number is not a post of this topic")
     begin_writes()
-    return _add_post(topic, author, raw, cooked, ip, reply_to=reply_to, now=utcnow())
+    # No read of the topic first: the UPDATE that numbers the post checks it (see
+    # `_BUMP_TOPIC`) and returns it.
+    return _add_post(topic_id, author, raw, cooked, ip, reply_to=reply_to, now=utcnow())
 
 
 def _add_post(
-    topic: Topic,
+    topic_id: int,
     author: User,
     raw: str,
     cooked: str,
@@ -140,23 +133,23 @@ def _add_post(
     now: datetime,
 ) -> Post:
     # One atomic UPDATE hands out the post number, so concurrent replies never collide.
-    # RETURNING the whole row, set over `topic`: its counters as the database has them
-    # (another reply may have come first), without a SELECT to refresh.
+    # RETURNING the whole row: the topic's counters as the database has them (another
+    # reply may have come first), without a SELECT.
     connection = db.session.connection()  # Core statements: not the session's ORM path
-    params = {"topic_id": topic.id, "now": now, "author_id": author.id, "staff": author.is_staff}
+    params = {"topic_id": topic_id, "now": now, "author_id": author.id, "staff": author.is_staff}
     row = connection.execute(_BUMP_TOPIC, params).one_or_none()
-    if row is None:  # deleted or closed since it was read
-        db.session.refresh(topic)
-        if topic.deleted_at is not None:
-            raise ContentError("Topic is not valid")
-        raise Forbidden("This topic is closed; you cannot reply to it.")
-    for key, value in row._mapping.items():
-        set_committed_value(topic, key, value)
+    if row is None:
+        raise _cannot_reply(topic_id)
+    topic = loaded(Topic, row)
+    number = topic.highest_post_number
+    if reply_to is not None and not (1 <= reply_to < number):
+        # The caller rolls back, the topic's count with the rest.
+        raise ContentError("reply_to_post_number is not a post of this topic")
     connection.execute(_COUNT_CATEGORY_POST, {"category_id": topic.category_id})
     values = {
-        "topic_id": topic.id,
+        "topic_id": topic_id,
         "user_id": author.id,
-        "post_number": topic.highest_post_number,
+        "post_number": number,
         "reply_to_post_number": reply_to,
         "raw": raw,
         "cooked": cooked,
@@ -166,11 +159,8 @@ def _add_post(
         "version": 1,
         "like_count": 0,
     }
-    # The new row as if a query had loaded it: in the session, nothing left to flush.
-    post = Post(**connection.execute(_INSERT_POST, values).one()._mapping)
-    make_transient_to_detached(post)
+    post = loaded(Post, connection.execute(_INSERT_POST, values).one())
     set_committed_value(post, "topic", topic)
-    db.session.add(post)
     record_use(author.id, ip, now)
     # To the minute, as Discourse keeps it: not an UPDATE of the member per post.
     seen = author.last_seen_at
@@ -178,6 +168,14 @@ def _add_post(
         author.last_seen_at = now
         db.session.flush()
     return post
+
+
+def _cannot_reply(topic_id: int) -> ContentError:
+    """Why the topic took no reply: there is none (or it is deleted), or it is closed."""
+    topic = db.session.get(Topic, topic_id, populate_existing=True)
+    if topic is None or topic.deleted_at is not None:
+        return ContentError("Topic is not valid")
+    return Forbidden("This topic is closed; you cannot reply to it.")
 
 
 def get_post(post_id: int, viewer: User | None = None) -> Post:

@@ -5,8 +5,17 @@ from __future__ import annotations
 import secrets
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Boolean, ForeignKey, Integer, LargeBinary, String, Text
-from sqlalchemy.orm import Mapped
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    ForeignKey,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    select,
+)
+from sqlalchemy.orm import Mapped, column_property
 
 from forum.db import IPAddress, IPColumn, UTCDateTime, db
 from forum.privacy.registry import Privacy, column
@@ -103,6 +112,14 @@ class Avatar(db.Model):
     # Part of the avatar URL, so browsers may cache a version forever.
     version: Mapped[str] = column(Privacy.INTERNAL, String(32), nullable=False)
     updated_at: Mapped[datetime] = column(Privacy.PERSONAL, TZ, default=utcnow)
+
+
+# The avatar's version is part of its URL, so a member's card needs it: a property of the
+# member, loaded only where asked for (`undefer`). The session's user loader asks, so the
+# answer to a member's own post shows their card without a query of its own.
+User.avatar_version = column_property(  # type: ignore[attr-defined]
+    select(Avatar.version).where(Avatar.user_id == User.id).scalar_subquery(), deferred=True
+)
 
 
 class SignInEvent(db.Model):
