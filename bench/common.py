@@ -49,3 +49,14 @@ def postgres_scratch(admin_url: str, label: str) -> Iterator[str]:
         with admin.connect() as conn:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
+
+
+def busy_cpu_seconds() -> float:
+    """CPU time the whole machine has spent working since boot (user, system, interrupts),
+    from /proc/stat: not idle, not waiting for disk, and not "steal", the time other virtual
+    machines took. Requests per busy CPU-second therefore hold still when a neighbour takes
+    a core away, which requests per second do not."""
+    with open("/proc/stat") as stat:
+        fields = stat.readline().split()[1:]
+    user, nice, system, _idle, _iowait, irq, softirq = (int(v) for v in fields[:7])
+    return (user + nice + system + irq + softirq) / os.sysconf("SC_CLK_TCK")
