@@ -242,3 +242,57 @@ def test_the_answer_to_a_reply_shows_its_authors_card_without_a_query(
     )
     assert r.get_json()["avatar_template"] == expected
     assert sum("avatars" in s for s in q.statements) == 1  # the loader's, nothing after
+
+
+def _held_lock(path: str) -> sqlite3.Connection:
+    holder = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    holder.execute("BEGIN IMMEDIATE")
+    return holder
+
+
+def test_a_writer_waits_for_sqlites_lock_and_takes_it_once_freed(app: Flask) -> None:
+    """The wait in short steps (`_begin_immediate`, instead of the busy handler's growing
+    sleeps) still waits: the lock comes only after its holder let go."""
+    import threading
+
+    from forum.db import _begin_immediate
+
+    path = sqlite_path(app)
+    holder = _held_lock(path)
+    waiter = sqlite3.connect(path, isolation_level=None)
+    waiter.execute("PRAGMA busy_timeout = 30000")
+    let_go = threading.Event()
+
+    def release() -> None:
+        let_go.set()
+        holder.execute("ROLLBACK")
+
+    releasing = threading.Timer(0.3, release)
+    releasing.start()
+    try:
+        _begin_immediate(waiter)
+        assert let_go.is_set() and waiter.in_transaction
+        assert waiter.execute("PRAGMA busy_timeout").fetchone()[0] == 30000  # as it was
+    finally:
+        releasing.join()
+        waiter.execute("ROLLBACK")
+        waiter.close()
+        holder.close()
+
+
+def test_a_writer_gives_up_at_the_busy_timeout(app: Flask) -> None:
+    from forum.db import _begin_immediate
+
+    path = sqlite_path(app)
+    holder = _held_lock(path)
+    waiter = sqlite3.connect(path, isolation_level=None)
+    waiter.execute("PRAGMA busy_timeout = 200")
+    try:
+        with pytest.raises(sqlite3.OperationalError, match="locked"):
+            _begin_immediate(waiter)
+        assert not waiter.in_transaction
+        assert waiter.execute("PRAGMA busy_timeout").fetchone()[0] == 200
+    finally:
+        holder.execute("ROLLBACK")
+        waiter.close()
+        holder.close()
