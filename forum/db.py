@@ -19,7 +19,7 @@ from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import DateTime, LargeBinary, MetaData, event
 from sqlalchemy.engine import Engine, Row
 from sqlalchemy.exc import DBAPIError
-from sqlalchemy.orm import DeclarativeBase, make_transient_to_detached
+from sqlalchemy.orm import DeclarativeBase, Session, make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.util import identity_key
 from sqlalchemy.types import TypeDecorator
@@ -138,7 +138,7 @@ def _sqlite_on_begin(conn: Any) -> None:
         raise DBAPIError.instance(statement, None, exc, sqlite3.Error) from exc
 
 
-_LOCK_POLL_SECONDS = 0.0005
+_LOCK_POLL_SECONDS, _SHORT_WAIT_SECONDS, _LONG_POLL_SECONDS = 0.0005, 0.05, 0.005
 
 
 def _begin_immediate(driver: sqlite3.Connection) -> None:
@@ -147,7 +147,8 @@ def _begin_immediate(driver: sqlite3.Connection) -> None:
     while a write here holds the lock for about a millisecond: under a load of replies the
     waiting writers slept through free locks and a fifth of the CPU stood idle."""
     timeout_ms = driver.execute("PRAGMA busy_timeout").fetchone()[0]
-    deadline = time.monotonic() + timeout_ms / 1000
+    started = time.monotonic()
+    deadline = started + timeout_ms / 1000
     driver.execute("PRAGMA busy_timeout = 0")
     try:
         while True:
@@ -155,10 +156,16 @@ def _begin_immediate(driver: sqlite3.Connection) -> None:
                 driver.execute("BEGIN IMMEDIATE")
                 return
             except sqlite3.OperationalError as exc:
-                if exc.sqlite_errorcode != sqlite3.SQLITE_BUSY or time.monotonic() >= deadline:
+                # The primary code: SQLITE_BUSY_RECOVERY and the like are busy too.
+                busy = getattr(exc, "sqlite_errorcode", 0) & 0xFF == sqlite3.SQLITE_BUSY
+                now = time.monotonic()
+                if not busy or now >= deadline:
                     raise
-            # Jittered, so that waiters woken together do not collide again.
-            time.sleep(_LOCK_POLL_SECONDS * random.uniform(0.5, 1.5))  # noqa: S311
+            # Short steps while the wait is short (a write holds the lock about a
+            # millisecond); longer ones behind a long holder (a checkpoint, an erasure), so
+            # that many waiters do not spin. Jittered, so that they do not collide again.
+            step = _LOCK_POLL_SECONDS if now - started < _SHORT_WAIT_SECONDS else _LONG_POLL_SECONDS
+            time.sleep(step * random.uniform(0.5, 1.5))  # noqa: S311
     finally:
         driver.execute(f"PRAGMA busy_timeout = {int(timeout_ms)}")
 
@@ -196,6 +203,8 @@ def begin_writes() -> None:
         return
     if not g.get(_WRITING, False) and _reads_first():
         session = db.session()
+        # The checks only read: a change made before this point would commit here, early.
+        assert not (session.new or session.dirty or session.deleted), "write before begin_writes"
         if session.in_transaction() and db.engine.dialect.name == "sqlite":
             keep, session.expire_on_commit = session.expire_on_commit, False
             try:
@@ -206,6 +215,17 @@ def begin_writes() -> None:
     # Writes on the tables flush nothing: what commits from here on is a saved change
     # (forum/unavailable.py answers accordingly if the database fails afterwards).
     g.setdefault(UNSAVED, True)
+
+
+def _writes_ended(_session: Session) -> None:
+    # What follows the commit (or rollback) of a `reads_first` route's writes reads again,
+    # without the write lock: the redirect after a reply, the page that shows a refusal.
+    if has_request_context():
+        g.pop(_WRITING, None)
+
+
+event.listen(Session, "after_commit", _writes_ended)
+event.listen(Session, "after_rollback", _writes_ended)
 
 
 def loaded(model: type[M], row: Row[Any]) -> M:
@@ -278,6 +298,8 @@ def init_reads(app: Flask, blueprints: frozenset[str] | None) -> None:
             return
         if blueprints is not None and request.blueprint not in blueprints:
             return
+        if (request.endpoint or "").endswith("static"):
+            return  # files: no database, and no 503 for a stylesheet while it is down
         session = db.session()
         if not session.in_transaction():  # one the app context began already stays as is
             session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})

@@ -67,6 +67,8 @@ def test_a_key_signs_requests_in_without_csrf(app, client, users, category_id):
         environ_base={"REMOTE_ADDR": "198.51.100.40"},
     )
     assert r.status_code == 200, r.get_json()
+    # The author's card, although the key's member was loaded without the avatar version.
+    assert r.get_json()["avatar_template"] == "/letter_avatar/alice/{size}.svg"
     with app.app_context():
         post = db.session.get(Post, r.get_json()["id"])
         assert post.user_id == users["alice"] and str(post.ip) == "198.51.100.40"

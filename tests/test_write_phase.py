@@ -296,3 +296,52 @@ def test_a_writer_gives_up_at_the_busy_timeout(app: Flask) -> None:
         holder.execute("ROLLBACK")
         waiter.close()
         holder.close()
+
+
+def test_other_errors_are_not_waited_on_and_the_timeout_is_restored() -> None:
+    """Only "busy" is worth another try: anything else is raised at once."""
+    from forum.db import _begin_immediate
+
+    class Refusing:
+        """A driver connection whose BEGIN fails as a read-only database's would."""
+
+        def __init__(self) -> None:
+            self.begins, self.timeout = 0, 1234
+
+        def execute(self, sql: str) -> Any:
+            if sql == "PRAGMA busy_timeout":
+                return sqlite3.connect(":memory:").execute(f"SELECT {self.timeout}")
+            if sql.startswith("PRAGMA busy_timeout = "):
+                self.timeout = int(sql.rsplit(" ", 1)[1])
+                return None
+            self.begins += 1
+            raise sqlite3.OperationalError("attempt to write a readonly database")
+
+    driver = Refusing()
+    with pytest.raises(sqlite3.OperationalError, match="readonly"):
+        _begin_immediate(driver)  # type: ignore[arg-type]
+    assert driver.begins == 1 and driver.timeout == 1234
+
+
+def test_a_page_reply_reads_its_redirect_without_the_write_lock(
+    app: Flask, alice: Any, category_id: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """After the writes commit, what the request still reads takes no write lock."""
+    from forum.web import writing
+
+    path = sqlite_path(app)
+    topic_id = topic_of(alice, category_id)
+    free: list[bool] = []
+    post_url = writing.post_url
+
+    def url(*args: Any, **kwargs: Any) -> str:
+        made = post_url(*args, **kwargs)  # reads the topic again (the commit expired it)
+        free.append(another_writer_can_begin(path))
+        return made
+
+    monkeypatch.setattr(writing, "post_url", url)
+    r = alice.client.post(
+        f"/t/{topic_id}/reply", data={"authenticity_token": alice.csrf, "raw": BODY}
+    )
+    assert r.status_code == 303, r.get_data(as_text=True)
+    assert free == [True]

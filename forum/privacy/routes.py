@@ -75,11 +75,10 @@ def export_zip(username: str) -> Any:
                 return slow_down_page(message, wait.retry_after)
             return rate_limited(message, wait.retry_after)
     else:
-        audit.record_about(
-            viewer,
-            "export_other",
-            member,
-        )
+        with write_transaction():  # a GET that writes (the audit entry): as a writer
+            audit.record_about(viewer, "export_other", member)
+    # The export reads in a transaction of its own (PostgreSQL's server-side cursor needs
+    # one; a GET began without, see `forum.db.init_reads`).
     db.session.commit()
     files = export_files(member, _site(), current_app.config["THIRD_PARTIES_FILE"])
     resp = Response(stream_with_context(stream_zip(files)), mimetype="application/zip")
