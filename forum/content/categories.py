@@ -8,14 +8,13 @@ from forum.content.errors import ContentError
 from forum.content.models import Category
 from forum.content.slug import slugify
 from forum.db import db
+from forum.text import one_line, without_nul
 
 NAME_MAX = 50
 
 
 def _valid_name(name: object, category_id: int | None = None) -> str:
-    if not isinstance(name, str) or not name.strip():
-        raise ContentError("Name can't be blank")
-    name = " ".join(name.replace("\x00", "").split())  # PostgreSQL refuses NUL in text
+    name = one_line(name) if isinstance(name, str) else ""
     if not name:
         raise ContentError("Name can't be blank")
     if len(name) > NAME_MAX:
@@ -45,7 +44,7 @@ def update_category(
         if not isinstance(slug, str) or not slug.strip():
             raise ContentError("slug must be text")
         category.slug = _free_slug(slug, category.id)
-    category.description, category.color = description.replace("\x00", ""), color
+    category.description, category.color = without_nul(description), color
     db.session.flush()
     return category
 
@@ -57,7 +56,7 @@ def create_category(name: object, description: str = "", color: str = "0088CC") 
     category = Category(
         name=name,
         slug=slug,
-        description=description.replace("\x00", ""),
+        description=without_nul(description),
         color=color,
         position=position + 1,
     )

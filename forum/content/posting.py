@@ -18,6 +18,7 @@ from forum.content.models import Category, Post, PostEdit, Topic
 from forum.content.slug import slugify
 from forum.db import IPAddress, begin_writes, db, loaded
 from forum.moderation.ip_uses import record_use
+from forum.text import one_line, without_nul
 from forum.timeutil import utcnow
 from forum.users.models import User
 
@@ -61,7 +62,7 @@ _INSERT_POST = insert(Post.__table__).returning(*Post.__table__.c)
 def validate_title(title: object) -> str:
     if not isinstance(title, str) or not title.strip():
         raise ContentError("Title can't be blank")
-    title = " ".join(title.replace("\x00", "").split())
+    title = one_line(title)
     if len(title) < TITLE_MIN:
         raise ContentError(f"Title is too short (minimum is {TITLE_MIN} characters)")
     if len(title) > TITLE_MAX:
@@ -72,7 +73,7 @@ def validate_title(title: object) -> str:
 def validate_raw(raw: object) -> str:
     if not isinstance(raw, str) or not raw.strip():
         raise ContentError("Body can't be blank")
-    raw = raw.replace("\r\n", "\n").replace("\x00", "")
+    raw = without_nul(raw.replace("\r\n", "\n"))
     length = len(raw.strip())
     if length < POST_MIN:
         raise ContentError(f"Body is too short (minimum is {POST_MIN} characters)")
@@ -214,7 +215,7 @@ def edit_post(editor: User, post: Post, raw: object, ip: IPAddress, reason: obje
             version=post.version,
             raw_before=post.raw,
             raw_after=raw,
-            edit_reason=reason.replace("\x00", "").strip(),
+            edit_reason=without_nul(reason).strip(),
             ip=ip,
         )
     )

@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 
 from forum.content.errors import ContentError
 from forum.privacy import ledger
+from forum.text import one_line
 from forum.timeutil import utcnow
 from forum.users.models import User
 
@@ -23,7 +24,7 @@ class TooSoon(Exception):
 def _name(value: object, field: str) -> str:
     if not isinstance(value, str):
         raise ContentError(f"{field} must be text")
-    value = " ".join(value.replace("\x00", "").split())
+    value = one_line(value)
     if len(value) > NAME_MAX:
         raise ContentError(f"{field} is too long (maximum is {NAME_MAX} characters)")
     return value
