@@ -127,13 +127,14 @@ def _sqlite_on_begin(conn: Any) -> None:
     # Sent on the driver's connection: through `exec_driver_sql` this one statement was a
     # tenth of a small request. Its errors are wrapped as SQLAlchemy's would be, so that a
     # locked database is still an OperationalError (a 503, see forum/unavailable.py).
-    statement = "BEGIN IMMEDIATE" if _wants_write() else "BEGIN"
+    writes = _wants_write()
+    statement = "BEGIN IMMEDIATE" if writes else "BEGIN"
     driver = conn.connection.driver_connection
     try:
-        if statement == "BEGIN":
-            driver.execute(statement)
-        else:
+        if writes:
             _begin_immediate(driver)
+        else:
+            driver.execute(statement)
     except sqlite3.Error as exc:
         raise DBAPIError.instance(statement, None, exc, sqlite3.Error) from exc
 
