@@ -9,7 +9,7 @@ import ipaddress
 import random
 import sqlite3
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any, TypeVar
@@ -17,10 +17,10 @@ from typing import Any, TypeVar
 from flask import Flask, current_app, g, has_request_context, request
 from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import DateTime, LargeBinary, MetaData, event
-from sqlalchemy.engine import Engine, Row
+from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import DeclarativeBase, Session, make_transient_to_detached
-from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.orm.attributes import instance_dict, manager_of_class, set_committed_value
 from sqlalchemy.orm.util import identity_key
 from sqlalchemy.types import TypeDecorator
 
@@ -123,13 +123,21 @@ def _sqlite_on_connect(dbapi_conn: Any, _record: Any) -> None:
 
 def _sqlite_on_begin(conn: Any) -> None:
     # A write transaction begins IMMEDIATE so that it waits for the lock (busy timeout)
-    # instead of failing with SQLITE_BUSY when it upgrades from read to write.
+    # instead of failing with SQLITE_BUSY when it upgrades from read to write. The checks
+    # of a `reads_first` route begin nothing: each of their statements is a transaction of
+    # its own, as PostgreSQL's reads are (READ COMMITTED), and `begin_writes()` begins on
+    # the same connection, without a COMMIT and a second checkout in between.
+    writes = _wants_write()
+    if not writes and _in_read_phase():
+        return
+    _sqlite_begin(conn.connection.driver_connection, writes)
+
+
+def _sqlite_begin(driver: sqlite3.Connection, writes: bool) -> None:
     # Sent on the driver's connection: through `exec_driver_sql` this one statement was a
     # tenth of a small request. Its errors are wrapped as SQLAlchemy's would be, so that a
     # locked database is still an OperationalError (a 503, see forum/unavailable.py).
-    writes = _wants_write()
     statement = "BEGIN IMMEDIATE" if writes else "BEGIN"
-    driver = conn.connection.driver_connection
     try:
         if writes:
             _begin_immediate(driver)
@@ -194,28 +202,38 @@ def _reads_first() -> bool:
     return getattr(view, "parlor_reads_first", False)
 
 
+def _in_read_phase() -> bool:
+    """A `reads_first` route in this request, before its writes (or after they ended)."""
+    return has_request_context() and not g.get(_WRITING, False) and _reads_first()
+
+
 def begin_writes() -> None:
-    """Call before a route's first write. In a `reads_first` route on SQLite the read
-    transaction ends here, what it loaded kept as read, and the next statement begins
-    IMMEDIATE: the writes must then check again, in their own statements, whatever a
-    concurrent writer could have changed meanwhile (see `posting._BUMP_TOPIC`). On
+    """Call before a route's first write. In a `reads_first` route on SQLite the checks
+    ran outside a transaction (see `_sqlite_on_begin`) and the write transaction begins
+    here, IMMEDIATE: the writes must then check again, in their own statements, whatever
+    a concurrent writer could have changed meanwhile (see `posting._BUMP_TOPIC`). On
     PostgreSQL the one transaction goes on: its writes lock only the rows they touch."""
     if not has_request_context():
         return
-    if not g.get(_WRITING, False) and _reads_first():
-        session = db.session()
-        # The checks only read: a change made before this point would commit here, early.
-        assert not (session.new or session.dirty or session.deleted), "write before begin_writes"
-        if session.in_transaction() and db.engine.dialect.name == "sqlite":
-            keep, session.expire_on_commit = session.expire_on_commit, False
-            try:
-                session.commit()
-            finally:
-                session.expire_on_commit = keep
+    if _in_read_phase():
         setattr(g, _WRITING, True)
+        session = db.session()
+        if db.engine.dialect.name == "sqlite" and session.in_transaction():
+            # The session's connection (checked out by the checks) begins now; a new one
+            # would begin IMMEDIATE by itself, in `_sqlite_on_begin`.
+            driver = session.connection().connection.driver_connection
+            if not driver.in_transaction:
+                _sqlite_begin(driver, writes=True)
     # Writes on the tables flush nothing: what commits from here on is a saved change
     # (forum/unavailable.py answers accordingly if the database fails afterwards).
     g.setdefault(UNSAVED, True)
+
+
+def _flushing(_session: Session, _context: Any, _instances: Any) -> None:
+    # An ORM change in the read phase (none is made there today) still writes in a
+    # transaction, not statement by statement.
+    if _in_read_phase():
+        begin_writes()
 
 
 def _writes_ended(_session: Session) -> None:
@@ -225,23 +243,41 @@ def _writes_ended(_session: Session) -> None:
         g.pop(_WRITING, None)
 
 
+event.listen(Session, "before_flush", _flushing)
 event.listen(Session, "after_commit", _writes_ended)
 event.listen(Session, "after_rollback", _writes_ended)
 
 
-def loaded(model: type[M], row: Row[Any]) -> M:
-    """The session's object for a row a statement returned (INSERT or UPDATE ... RETURNING),
-    holding the row's values as if a query had loaded them: no SELECT, nothing to flush."""
+def loaded(model: type[M], row: Mapping[str, Any]) -> M:
+    """The session's object for a row a statement returned (INSERT or UPDATE ... RETURNING;
+    its columns by name), holding its values as if a query had loaded them: no SELECT,
+    nothing to flush."""
     session = db.session()
-    found = session.identity_map.get(identity_key(model, (row.id,)))
+    found = session.identity_map.get(identity_key(model, (row["id"],)))
     if found is not None:
-        for key, value in row._mapping.items():
+        for key, value in row.items():
             set_committed_value(found, key, value)
         return found  # type: ignore[return-value]
-    made = model(**row._mapping)
-    make_transient_to_detached(made)
+    # As the ORM builds a loaded object: no __init__, whose per-attribute events (history,
+    # defaults) were half the cost of a reply's two objects, for values that are final.
+    made = manager_of_class(model).new_instance()
+    instance_dict(made).update(row)
+    make_transient_to_detached(made)  # the identity; every value committed, none pending
     session.add(made)
-    return made
+    return made  # type: ignore[no-any-return]
+
+
+def commit_as_written() -> None:
+    """Commit, and keep the session's objects as written rather than expired: the answer
+    that follows (a new post's JSON, a redirect to it) reads no row again. Built after the
+    commit, it keeps the writes short: a reply's lock (SQLite's database-wide one, or
+    PostgreSQL's on the topic's row, which every reply to it takes) was held through it."""
+    session = db.session()
+    keep, session.expire_on_commit = session.expire_on_commit, False
+    try:
+        session.commit()
+    finally:
+        session.expire_on_commit = keep
 
 
 @contextmanager

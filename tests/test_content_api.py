@@ -17,6 +17,7 @@ from forum.content import likes, posting
 from forum.content.models import Category, Like, Post, PostEdit, Topic
 from forum.content.slug import slugify
 from forum.db import db
+from forum.moderation.ip_uses import AddressUse
 from forum.users.models import User
 
 TITLE = "Testing the topic creation API"
@@ -71,11 +72,10 @@ def snapshot(app):
     """Every content row and counter: what a refused request must leave exactly as it was."""
     with app.app_context():
         rows = {}
-        for model in (Category, Topic, Post, PostEdit, Like):
+        for model in (Category, Topic, Post, PostEdit, Like, AddressUse):
             table = model.__table__
-            rows[table.name] = [
-                tuple(r) for r in db.session.execute(select(table).order_by(table.c.id))
-            ]
+            ordered = select(table).order_by(*table.primary_key.columns)
+            rows[table.name] = [tuple(r) for r in db.session.execute(ordered)]
         return rows
 
 

@@ -13,8 +13,8 @@ from typing import Any
 
 import pytest
 from flask import Flask
+from sqlalchemy import event, update
 from sqlalchemy import exc as sa_exc
-from sqlalchemy import update
 
 from forum.content import posting
 from forum.content.models import Category, Post, Topic
@@ -65,6 +65,21 @@ def another_writer_can_begin(path: str) -> bool:
         other.close()
 
 
+def write_a_post(route: str, member: Any, topic_id: int, category_id: int) -> Any:
+    """A reply to `topic_id` through the API or the page, or a new topic through the API."""
+    if route == "api reply":
+        r = member.post("/posts.json", json={"topic_id": topic_id, "raw": BODY})
+    elif route == "page reply":
+        r = member.client.post(
+            f"/t/{topic_id}/reply", data={"authenticity_token": member.csrf, "raw": BODY}
+        )
+    else:
+        title = "Another topic for the write phase"
+        r = member.post("/posts.json", json={"title": title, "raw": BODY, "category": category_id})
+    assert r.status_code in (200, 303), r.get_data(as_text=True)
+    return r
+
+
 def while_rendering(monkeypatch: pytest.MonkeyPatch, then: Callable[[], None]) -> list[bool]:
     """Run `then` in the middle of the request (while its Markdown renders); returns a list
     that holds True once it ran."""
@@ -88,16 +103,7 @@ def test_sqlite_write_lock_is_free_while_a_post_is_checked_and_rendered(
     topic_id = topic_of(alice, category_id)
     free: list[bool] = []
     ran = while_rendering(monkeypatch, lambda: free.append(another_writer_can_begin(path)))
-    if route == "api reply":
-        r = alice.post("/posts.json", json={"topic_id": topic_id, "raw": BODY})
-    elif route == "page reply":
-        r = alice.client.post(
-            f"/t/{topic_id}/reply", data={"authenticity_token": alice.csrf, "raw": BODY}
-        )
-    else:
-        title = "Another topic for the write phase"
-        r = alice.post("/posts.json", json={"title": title, "raw": BODY, "category": category_id})
-    assert r.status_code in (200, 303), r.get_data(as_text=True)
+    write_a_post(route, alice, topic_id, category_id)
     assert ran and free == [True]
     assert counts(app, topic_id)[0] == (2 if route != "api topic" else 1)
 
@@ -134,9 +140,9 @@ def _meanwhile(app: Flask, topic_id: int, **values: Any) -> Callable[[], None]:
 def between_checks_and_writes(monkeypatch: pytest.MonkeyPatch, then: Callable[[], None]) -> None:
     begin_writes = posting.begin_writes
 
-    def beginning() -> None:
-        begin_writes()
+    def beginning() -> None:  # the last moment another writer can get in, on SQLite
         then()
+        begin_writes()
 
     monkeypatch.setattr(posting, "begin_writes", beginning)
 
@@ -345,3 +351,105 @@ def test_a_page_reply_reads_its_redirect_without_the_write_lock(
     )
     assert r.status_code == 303, r.get_data(as_text=True)
     assert free == [True]
+
+
+def _timeline(app: Flask) -> Any:
+    """Record the app's statements, with BEGIN and COMMIT as SQLAlchemy sends them (on
+    SQLite, what the driver is sent: `forum.db` begins on it directly)."""
+    from contextlib import contextmanager
+
+    @contextmanager
+    def recording() -> Any:
+        with app.app_context():
+            engine = db.engine
+        seen: list[str] = []
+        sqlite = engine.dialect.name == "sqlite"
+
+        def on_checkout(dbapi_conn: Any, *_: Any) -> None:
+            dbapi_conn.set_trace_callback(seen.append)
+
+        def on_execute(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+            seen.append(statement)
+
+        listeners: list[tuple[str, Any]] = (
+            [("checkout", on_checkout)]
+            if sqlite
+            else [
+                ("before_cursor_execute", on_execute),
+                ("commit", lambda _c: seen.append("COMMIT")),
+                ("begin", lambda _c: seen.append("BEGIN")),
+            ]
+        )
+        for name, fn in listeners:
+            event.listen(engine, name, fn)
+        try:
+            yield seen
+        finally:
+            for name, fn in listeners:
+                event.remove(engine, name, fn)
+            if sqlite:
+                with engine.connect() as conn:
+                    conn.connection.driver_connection.set_trace_callback(None)  # type: ignore[union-attr]
+
+    return recording
+
+
+def _kind(statement: str) -> str:
+    """SELECT, INSERT, BEGIN, ...; WRITE for a WITH query that writes (PostgreSQL's reply)."""
+    kind = statement.split(None, 1)[0].upper()
+    if kind == "WITH" and any(w in statement.upper() for w in ("INSERT ", "UPDATE ", "DELETE ")):
+        return "WRITE"
+    return kind
+
+
+@pytest.mark.parametrize("route", ["api reply", "api topic", "page reply"])
+def test_a_post_is_written_in_one_transaction_and_nothing_is_read_after_it(
+    app: Flask, alice: Any, category_id: int, route: str
+) -> None:
+    """The writes run together between one BEGIN and one COMMIT; the answer (the new post's
+    JSON) is built from what was written, with no statement after."""
+    topic_id = topic_of(alice, category_id)
+    with _timeline(app)() as seen:
+        write_a_post(route, alice, topic_id, category_id)
+    kinds = [_kind(s) for s in seen if not s.upper().startswith("PRAGMA")]
+    writes = [i for i, k in enumerate(kinds) if k in ("INSERT", "UPDATE", "DELETE", "WRITE")]
+    commit = kinds.index("COMMIT")
+    after = kinds[commit + 1 :]
+    # The page's redirect counts the posts before it, to find the new one's page.
+    assert after == [] if route != "page reply" else set(after) <= {"BEGIN", "SELECT"}, kinds
+    kinds = kinds[: commit + 1]
+    begins = [i for i, k in enumerate(kinds) if k == "BEGIN"]
+    assert len(begins) == 1 and begins[0] < writes[0], kinds
+    with app.app_context():
+        sqlite = db.engine.dialect.name == "sqlite"
+    if sqlite:  # the checks took no lock: they ran before the one BEGIN, which is IMMEDIATE
+        assert [s for s in seen if _kind(s) == "BEGIN"] == ["BEGIN IMMEDIATE"]
+        assert set(kinds[: begins[0]]) == {"SELECT"}, kinds
+
+
+def test_a_change_made_while_checking_is_written_in_the_write_transaction(
+    app: Flask, alice: Any, category_id: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Should a check ever change a row through the ORM, its flush begins the writes
+    (IMMEDIATE on SQLite), instead of writing outside any transaction."""
+    from forum.users.models import User
+
+    topic_id = topic_of(alice, category_id)
+
+    def checking() -> None:
+        member = db.session.scalars(db.select(User).filter_by(username="alice")).one()
+        member.first_name = "Checked"
+        db.session.flush()
+
+    ran = while_rendering(monkeypatch, checking)
+    with _timeline(app)() as seen:
+        r = alice.post("/posts.json", json={"topic_id": topic_id, "raw": BODY})
+    assert r.status_code == 200 and ran, r.get_data(as_text=True)
+    kinds = [_kind(s) for s in seen if not s.upper().startswith("PRAGMA")]
+    first_update = kinds.index("UPDATE")
+    assert "BEGIN" in kinds[:first_update] and kinds.count("COMMIT") == 1, kinds
+    with app.app_context():
+        assert (
+            db.session.scalars(db.select(User.first_name).filter_by(username="alice")).one()
+            == "Checked"
+        )

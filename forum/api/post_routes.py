@@ -15,7 +15,7 @@ from forum.api.serializers import card, cards, post_json
 from forum.content import likes, posting
 from forum.content.errors import ContentError, Forbidden
 from forum.content.models import Post, Topic
-from forum.db import IPAddress, db, reads_first
+from forum.db import IPAddress, commit_as_written, db, reads_first
 from forum.moderation.screening import ensure_not_blocked
 from forum.moderation.suspend import suspension_message
 from forum.net import request_ip
@@ -87,10 +87,8 @@ def create_post() -> Any:
         category = int_param(data, "category")
         assert category is not None
         post = posting.create_topic(user, data.get("title"), data.get("raw"), category, ip)
-    # The answer is built before the commit: read afterwards, it would need a transaction
-    # of its own (a writer's, on SQLite) that can fail after the post was saved.
+    commit_as_written()  # the answer, built from what was written, reads nothing again
     payload = post_payload(post, user, new=True)
-    db.session.commit()
     events.post_created.send(current_app._get_current_object(), post=post)
     return json_response(payload)
 

@@ -19,6 +19,7 @@ from sqlalchemy import (
     delete,
     func,
     insert,
+    literal,
     select,
     union_all,
 )
@@ -63,8 +64,15 @@ def _upsert(dialect: str) -> Any:
         first_seen=bindparam("at", type_=columns.first_seen.type),
         last_seen=bindparam("at", type_=columns.last_seen.type),
     )
+    _UPSERTS[dialect] = stmt = _counted(stmt, dialect)
+    return stmt
+
+
+def _counted(stmt: Any, dialect: str) -> Any:
+    """The INSERT `stmt` of one use, made to count it on the row already there, if any."""
+    columns = AddressUse.__table__.c
     earliest, latest = (func.min, func.max) if dialect == "sqlite" else (func.least, func.greatest)
-    stmt = stmt.on_conflict_do_update(
+    return stmt.on_conflict_do_update(
         index_elements=[columns.user_id, columns.ip],
         set_={
             "uses": columns.uses + 1,
@@ -72,8 +80,16 @@ def _upsert(dialect: str) -> Any:
             "last_seen": latest(columns.last_seen, stmt.excluded.last_seen),
         },
     )
-    _UPSERTS[dialect] = stmt
-    return stmt
+
+
+def counting_posts(posts: Any) -> Any:
+    """PostgreSQL: the upsert counting each row of `posts` (a CTE of inserted posts) as a
+    use, to run in the same statement as the INSERT (see `forum.content.posting`)."""
+    rows = select(posts.c.user_id, posts.c.ip, literal(1), posts.c.created_at, posts.c.created_at)
+    stmt = pg_insert(AddressUse.__table__).from_select(
+        ["user_id", "ip", "uses", "first_seen", "last_seen"], rows
+    )
+    return _counted(stmt, "postgresql")
 
 
 def record_use(user_id: int, ip: IPAddress, at: datetime) -> None:

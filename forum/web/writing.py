@@ -20,7 +20,7 @@ from forum.api.post_routes import writer, writer_ip
 from forum.content import likes, permissions, posting
 from forum.content.errors import ContentError, NotFound
 from forum.content.models import Category, Post, Topic
-from forum.db import db, reads_first
+from forum.db import commit_as_written, db, reads_first
 from forum.moderation.suspend import suspension_message
 from forum.ratelimits import limited
 from forum.users.models import User
@@ -84,7 +84,7 @@ def new_topic() -> Any:
         post = posting.create_topic(
             author, form.value("title"), form.value("raw"), _form_int("category"), writer_ip()
         )
-        db.session.commit()
+        commit_as_written()
     except ContentError as exc:
         db.session.rollback()
         return (
@@ -115,7 +115,7 @@ def reply(topic_id: int) -> Any:
     form = Form(values={"raw": request.form.get("raw", "")})
     try:
         post = posting.create_reply(writer(), topic.id, form.value("raw"), writer_ip())
-        db.session.commit()
+        commit_as_written()
     except ContentError as exc:
         db.session.rollback()
         topic = db.session.get(Topic, topic_id)
