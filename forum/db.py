@@ -46,6 +46,10 @@ M = TypeVar("M", bound=Base)
 
 _SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 _WRITING = "parlor_writing"  # g: a `reads_first` route has begun its writes
+# Execution option: the session's connection in a `reads_first` route on SQLite, whose
+# checks run outside a transaction.
+_CHECKS = "parlor_checks"
+_WRITES = frozenset({"INSERT", "UPDATE", "DELETE", "REPLAC"})
 # g: this request has written something not yet committed (set on flush, and by
 # `begin_writes` for writes on the tables, which flush nothing).
 UNSAVED = "parlor_unsaved_flush"
@@ -124,13 +128,24 @@ def _sqlite_on_connect(dbapi_conn: Any, _record: Any) -> None:
 def _sqlite_on_begin(conn: Any) -> None:
     # A write transaction begins IMMEDIATE so that it waits for the lock (busy timeout)
     # instead of failing with SQLITE_BUSY when it upgrades from read to write. The checks
-    # of a `reads_first` route begin nothing: each of their statements is a transaction of
-    # its own, as PostgreSQL's reads are (READ COMMITTED), and `begin_writes()` begins on
-    # the same connection, without a COMMIT and a second checkout in between.
+    # of a `reads_first` route begin nothing on the session's connection (`_CHECKS`, see
+    # `init_checks`): each statement is then a read of its own, with its own snapshot (as
+    # under PostgreSQL's READ COMMITTED), and `begin_writes()` begins on that connection,
+    # without a COMMIT and a second checkout in between.
     writes = _wants_write()
-    if not writes and _in_read_phase():
+    if not writes and conn.get_execution_options().get(_CHECKS) and _in_read_phase():
         return
     _sqlite_begin(conn.connection.driver_connection, writes)
+
+
+def _sqlite_no_write_outside(
+    conn: Any, _cursor: Any, statement: str, _params: Any, _context: Any, _many: bool
+) -> None:
+    # On the checks' connection, a write before `begin_writes()` would commit by itself,
+    # statement by statement: refused, as the bug it is (an ORM flush begins the writes).
+    if conn.get_execution_options().get(_CHECKS) and statement[:6].upper() in _WRITES:
+        if not conn.connection.driver_connection.in_transaction:
+            raise RuntimeError("a write before begin_writes() in a reads_first route")
 
 
 def _sqlite_begin(driver: sqlite3.Connection, writes: bool) -> None:
@@ -148,6 +163,7 @@ def _sqlite_begin(driver: sqlite3.Connection, writes: bool) -> None:
 
 
 _LOCK_POLL_SECONDS, _SHORT_WAIT_SECONDS, _LONG_POLL_SECONDS = 0.0005, 0.05, 0.005
+_SQLITE_BUSY_SNAPSHOT = sqlite3.SQLITE_BUSY | (2 << 8)  # 517; the module names it from 3.12
 
 
 def _begin_immediate(driver: sqlite3.Connection) -> None:
@@ -165,8 +181,11 @@ def _begin_immediate(driver: sqlite3.Connection) -> None:
                 driver.execute("BEGIN IMMEDIATE")
                 return
             except sqlite3.OperationalError as exc:
-                # The primary code: SQLITE_BUSY_RECOVERY and the like are busy too.
-                busy = getattr(exc, "sqlite_errorcode", 0) & 0xFF == sqlite3.SQLITE_BUSY
+                # The primary code: SQLITE_BUSY_RECOVERY and the like are busy too, except
+                # SQLITE_BUSY_SNAPSHOT (a read still open on this connection), which waiting
+                # cannot end.
+                code = getattr(exc, "sqlite_errorcode", 0)
+                busy = code & 0xFF == sqlite3.SQLITE_BUSY and code != _SQLITE_BUSY_SNAPSHOT
                 now = time.monotonic()
                 if not busy or now >= deadline:
                     raise
@@ -216,24 +235,28 @@ def begin_writes() -> None:
     if not has_request_context():
         return
     if _in_read_phase():
-        setattr(g, _WRITING, True)
         session = db.session()
         if db.engine.dialect.name == "sqlite" and session.in_transaction():
-            # The session's connection (checked out by the checks) begins now; a new one
-            # would begin IMMEDIATE by itself, in `_sqlite_on_begin`.
             driver = session.connection().connection.driver_connection
-            if not driver.in_transaction:
+            if driver.in_transaction:
+                # A read transaction (the connection was not the checks' own): end it, or
+                # the writes would upgrade it, and fail instead of waiting if another
+                # writer came first. The next statement begins IMMEDIATE.
+                commit_as_written()
+            else:  # the checks' connection: its write transaction begins now
                 _sqlite_begin(driver, writes=True)
+        setattr(g, _WRITING, True)
     # Writes on the tables flush nothing: what commits from here on is a saved change
     # (forum/unavailable.py answers accordingly if the database fails afterwards).
     g.setdefault(UNSAVED, True)
 
 
-def _flushing(_session: Session, _context: Any, _instances: Any) -> None:
-    # An ORM change in the read phase (none is made there today) still writes in a
-    # transaction, not statement by statement.
-    if _in_read_phase():
-        begin_writes()
+def _flushing(session: Session, _context: Any, _instances: Any) -> None:
+    # An ORM change made during the checks (none is, today) still writes in a transaction,
+    # not statement by statement on the checks' connection.
+    if _in_read_phase() and session.in_transaction():
+        if session.connection().get_execution_options().get(_CHECKS):
+            begin_writes()
 
 
 def _writes_ended(_session: Session) -> None:
@@ -250,8 +273,9 @@ event.listen(Session, "after_rollback", _writes_ended)
 
 def loaded(model: type[M], row: Mapping[str, Any]) -> M:
     """The session's object for a row a statement returned (INSERT or UPDATE ... RETURNING;
-    its columns by name), holding its values as if a query had loaded them: no SELECT,
-    nothing to flush."""
+    its columns by name, which are the models' attribute names), holding its values as if
+    a query had loaded them: no SELECT, nothing to flush. No model has a `load` event or a
+    `@reconstructor`, which this would skip."""
     session = db.session()
     found = session.identity_map.get(identity_key(model, (row["id"],)))
     if found is not None:
@@ -267,11 +291,20 @@ def loaded(model: type[M], row: Mapping[str, Any]) -> M:
     return made  # type: ignore[no-any-return]
 
 
+def expire(model: type[M], key: int) -> None:
+    """Mark the session's object for this row, if it holds one, as changed by a statement
+    on the table: its next read loads it again."""
+    found = db.session().identity_map.get(identity_key(model, (key,)))
+    if found is not None:
+        db.session.expire(found)
+
+
 def commit_as_written() -> None:
     """Commit, and keep the session's objects as written rather than expired: the answer
     that follows (a new post's JSON, a redirect to it) reads no row again. Built after the
     commit, it keeps the writes short: a reply's lock (SQLite's database-wide one, or
-    PostgreSQL's on the topic's row, which every reply to it takes) was held through it."""
+    PostgreSQL's on the topic's row, which every reply to it takes) was held through it.
+    An object that a statement on the tables changed is stale unless expired (`expire`)."""
     session = db.session()
     keep, session.expire_on_commit = session.expire_on_commit, False
     try:
@@ -300,6 +333,7 @@ def configure_engine(engine: Engine) -> None:
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_on_connect)
         event.listen(engine, "begin", _sqlite_on_begin)
+        event.listen(engine, "before_cursor_execute", _sqlite_no_write_outside)
 
 
 def init_db(app: Flask) -> None:
@@ -324,10 +358,28 @@ def init_reads(app: Flask, blueprints: frozenset[str] | None) -> None:
     statement has its own snapshot either way, so a page reads the same; what goes is the
     BEGIN and the ROLLBACK, two of a signed-in topic's six round trips. The few GET routes
     that write do it in `write_transaction`, whose first commit hands the connection back,
-    so their writes take a new one, in a transaction as usual."""
+    so their writes take a new one, in a transaction as usual.
+
+    On SQLite, the checks of a `reads_first` route (from the member's row on) run on a
+    connection marked `_CHECKS`, which begins no transaction until `begin_writes()`. Marked
+    here, before the blueprints' own hooks (the CSRF check loads the member) and the rate
+    limits: a connection a host application's earlier hook took is not marked, and its read
+    transaction ends at `begin_writes()` instead."""
     with app.app_context():
-        if db.engine.dialect.name != "postgresql":
-            return
+        dialect = db.engine.dialect.name
+    if dialect == "sqlite":
+
+        @app.before_request
+        def _checks_outside_a_transaction() -> None:
+            if request.method in _SAFE_METHODS or not _reads_first():
+                return
+            session = db.session()
+            if not session.in_transaction():
+                session.connection(execution_options={_CHECKS: True})
+
+        return
+    if dialect != "postgresql":
+        return
 
     @app.before_request
     def _autocommit_reads() -> None:

@@ -54,6 +54,11 @@ PAGE = """<!doctype html>
 # Whether this request has committed a change of its own (g): flushed rows, then a commit
 # outside `write_transaction` (whose GET-route bookkeeping a retry repeats harmlessly).
 SAVED = "parlor_saved"
+NOTHING_SAVED = "Something went wrong on our side; nothing was saved."
+SAVED_BEFORE_ERROR = (
+    "Your change was saved, but something went wrong on our side before the answer was "
+    "complete. Reload to see it; do not send it again."
+)
 _installed = False
 
 
@@ -96,6 +101,13 @@ def page_unavailable(exc: Exception) -> Response:
         content_type="text/html; charset=utf-8",
         headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
     )
+
+
+def unexpected_error_message() -> str:
+    """What an unexpected error (a 500) tells the member: whether their change was saved
+    first (a new post's answer is built after its commit), so that they do not send it
+    twice, or that nothing was."""
+    return SAVED_BEFORE_ERROR if g.get(SAVED) else NOTHING_SAVED
 
 
 def _after_flush(_session: Session, _context: Any) -> None:

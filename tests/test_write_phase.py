@@ -8,11 +8,12 @@ topic closed or deleted in between takes no reply, on either database.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import pytest
-from flask import Flask
+from flask import Flask, request
 from sqlalchemy import event, update
 from sqlalchemy import exc as sa_exc
 
@@ -341,7 +342,7 @@ def test_a_page_reply_reads_its_redirect_without_the_write_lock(
     post_url = writing.post_url
 
     def url(*args: Any, **kwargs: Any) -> str:
-        made = post_url(*args, **kwargs)  # reads the topic again (the commit expired it)
+        made = post_url(*args, **kwargs)  # counts the posts before it, for its page
         free.append(another_writer_can_begin(path))
         return made
 
@@ -353,45 +354,40 @@ def test_a_page_reply_reads_its_redirect_without_the_write_lock(
     assert free == [True]
 
 
-def _timeline(app: Flask) -> Any:
+@contextmanager
+def timeline(app: Flask) -> Iterator[list[str]]:
     """Record the app's statements, with BEGIN and COMMIT as SQLAlchemy sends them (on
     SQLite, what the driver is sent: `forum.db` begins on it directly)."""
-    from contextlib import contextmanager
+    with app.app_context():
+        engine = db.engine
+    seen: list[str] = []
+    traced: list[Any] = []
 
-    @contextmanager
-    def recording() -> Any:
-        with app.app_context():
-            engine = db.engine
-        seen: list[str] = []
-        sqlite = engine.dialect.name == "sqlite"
+    def on_checkout(dbapi_conn: Any, *_: Any) -> None:
+        dbapi_conn.set_trace_callback(seen.append)
+        traced.append(dbapi_conn)
 
-        def on_checkout(dbapi_conn: Any, *_: Any) -> None:
-            dbapi_conn.set_trace_callback(seen.append)
+    def on_execute(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        seen.append(statement)
 
-        def on_execute(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
-            seen.append(statement)
-
-        listeners: list[tuple[str, Any]] = (
-            [("checkout", on_checkout)]
-            if sqlite
-            else [
-                ("before_cursor_execute", on_execute),
-                ("commit", lambda _c: seen.append("COMMIT")),
-                ("begin", lambda _c: seen.append("BEGIN")),
-            ]
-        )
+    listeners: list[tuple[str, Any]] = (
+        [("checkout", on_checkout)]
+        if engine.dialect.name == "sqlite"
+        else [
+            ("before_cursor_execute", on_execute),
+            ("commit", lambda _c: seen.append("COMMIT")),
+            ("begin", lambda _c: seen.append("BEGIN")),
+        ]
+    )
+    for name, fn in listeners:
+        event.listen(engine, name, fn)
+    try:
+        yield seen
+    finally:
         for name, fn in listeners:
-            event.listen(engine, name, fn)
-        try:
-            yield seen
-        finally:
-            for name, fn in listeners:
-                event.remove(engine, name, fn)
-            if sqlite:
-                with engine.connect() as conn:
-                    conn.connection.driver_connection.set_trace_callback(None)  # type: ignore[union-attr]
-
-    return recording
+            event.remove(engine, name, fn)
+        for dbapi_conn in traced:
+            dbapi_conn.set_trace_callback(None)
 
 
 def _kind(statement: str) -> str:
@@ -404,27 +400,41 @@ def _kind(statement: str) -> str:
 
 @pytest.mark.parametrize("route", ["api reply", "api topic", "page reply"])
 def test_a_post_is_written_in_one_transaction_and_nothing_is_read_after_it(
-    app: Flask, alice: Any, category_id: int, route: str
+    app: Flask, alice: Any, category_id: int, route: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The writes run together between one BEGIN and one COMMIT; the answer (the new post's
-    JSON) is built from what was written, with no statement after."""
+    """The writes run together between one BEGIN and one COMMIT, a reply's in one statement
+    on PostgreSQL; the answer (the new post's JSON) is built after the commit, from what was
+    written, with no statement after."""
+    from forum.api import post_routes
+
     topic_id = topic_of(alice, category_id)
-    with _timeline(app)() as seen:
+    with timeline(app) as seen:
+        payload = post_routes.post_payload
+
+        def answering(*args: Any, **kwargs: Any) -> Any:
+            seen.append("ANSWER")
+            return payload(*args, **kwargs)
+
+        monkeypatch.setattr(post_routes, "post_payload", answering)
         write_a_post(route, alice, topic_id, category_id)
     kinds = [_kind(s) for s in seen if not s.upper().startswith("PRAGMA")]
-    writes = [i for i, k in enumerate(kinds) if k in ("INSERT", "UPDATE", "DELETE", "WRITE")]
     commit = kinds.index("COMMIT")
     after = kinds[commit + 1 :]
-    # The page's redirect counts the posts before it, to find the new one's page.
-    assert after == [] if route != "page reply" else set(after) <= {"BEGIN", "SELECT"}, kinds
+    if route == "page reply":  # its redirect counts the posts before it, for its page
+        assert set(after) <= {"BEGIN", "SELECT"}, kinds
+    else:
+        assert after == ["ANSWER"], kinds
     kinds = kinds[: commit + 1]
+    writes = [k for k in kinds if k in ("INSERT", "UPDATE", "DELETE", "WRITE")]
     begins = [i for i, k in enumerate(kinds) if k == "BEGIN"]
-    assert len(begins) == 1 and begins[0] < writes[0], kinds
+    assert len(begins) == 1 and begins[0] < kinds.index(writes[0]), kinds
     with app.app_context():
         sqlite = db.engine.dialect.name == "sqlite"
     if sqlite:  # the checks took no lock: they ran before the one BEGIN, which is IMMEDIATE
         assert [s for s in seen if _kind(s) == "BEGIN"] == ["BEGIN IMMEDIATE"]
         assert set(kinds[: begins[0]]) == {"SELECT"}, kinds
+    if route != "api topic":  # the topic, its category, the post, the address's use
+        assert writes == (["UPDATE", "UPDATE", "INSERT", "INSERT"] if sqlite else ["WRITE"])
 
 
 def test_a_change_made_while_checking_is_written_in_the_write_transaction(
@@ -442,7 +452,7 @@ def test_a_change_made_while_checking_is_written_in_the_write_transaction(
         db.session.flush()
 
     ran = while_rendering(monkeypatch, checking)
-    with _timeline(app)() as seen:
+    with timeline(app) as seen:
         r = alice.post("/posts.json", json={"topic_id": topic_id, "raw": BODY})
     assert r.status_code == 200 and ran, r.get_data(as_text=True)
     kinds = [_kind(s) for s in seen if not s.upper().startswith("PRAGMA")]
@@ -453,3 +463,95 @@ def test_a_change_made_while_checking_is_written_in_the_write_transaction(
             db.session.scalars(db.select(User.first_name).filter_by(username="alice")).one()
             == "Checked"
         )
+
+
+def test_an_error_after_the_commit_says_the_post_was_saved(
+    app: Flask, alice: Any, category_id: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The answer is built after the commit: should it fail, the member is told the post
+    was saved (so as not to send it twice), not that nothing was."""
+    from forum.api import post_routes
+
+    topic_id = topic_of(alice, category_id)
+
+    def broken(*_: Any, **__: Any) -> Any:
+        raise RuntimeError("a bug in the answer")
+
+    monkeypatch.setattr(post_routes, "post_payload", broken)
+    r = alice.post("/posts.json", json={"topic_id": topic_id, "raw": BODY})
+    assert r.status_code == 500
+    assert "saved" in r.get_json()["errors"][0] and "nothing" not in r.get_json()["errors"][0]
+    assert counts(app, topic_id)[:2] == (2, 2)
+    # Before any commit, the same error still says that nothing was saved.
+    monkeypatch.setattr(posting, "render", broken)
+    r = alice.post("/posts.json", json={"topic_id": topic_id, "raw": BODY})
+    assert r.status_code == 500 and "nothing was saved" in r.get_json()["errors"][0]
+    assert counts(app, topic_id)[:2] == (2, 2)
+
+
+def test_a_write_on_the_tables_before_begin_writes_is_refused(
+    app: Flask, alice: Any, category_id: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On SQLite the checks' connection has no transaction: a write there would commit on
+    its own, so it is refused (a bug to fix), and nothing is written."""
+    sqlite_path(app)
+    topic_id = topic_of(alice, category_id)
+    while_rendering(
+        monkeypatch,
+        lambda: db.session.execute(update(Topic).where(Topic.id == topic_id).values(views=99)),
+    )
+    r = alice.post("/posts.json", json={"topic_id": topic_id, "raw": BODY})
+    assert r.status_code == 500
+    with app.app_context():
+        topic = db.session.get(Topic, topic_id)
+        assert topic is not None and topic.views == 0
+    assert counts(app, topic_id)[:2] == (1, 1)
+
+
+def test_begin_writes_ends_a_read_transaction_it_did_not_begin(
+    app: Flask, alice: Any, category_id: int
+) -> None:
+    """A connection that is not the checks' own (taken before Parlor's hooks ran) reads in
+    a transaction: `begin_writes()` ends it, and the writes begin IMMEDIATE, holding the
+    lock, instead of upgrading a read that a concurrent writer may have made stale."""
+    from forum.db import begin_writes
+
+    path = sqlite_path(app)
+    topic_id = topic_of(alice, category_id)
+    with app.test_request_context("/posts.json", method="POST"):
+        assert request.endpoint == "api.create_post"  # a reads_first route
+        assert db.session.get(Topic, topic_id) is not None  # a read, in a deferred BEGIN
+        driver = db.session.connection().connection.driver_connection
+        assert driver.in_transaction and another_writer_can_begin(path)
+        begin_writes()
+        assert not driver.in_transaction  # the read ended
+        db.session.execute(update(Topic).where(Topic.id == topic_id).values(views=1))
+        assert not another_writer_can_begin(path)
+        db.session.rollback()
+
+
+def test_a_stale_read_is_not_waited_on(app: Flask, monkeypatch: pytest.MonkeyPatch) -> None:
+    """BEGIN IMMEDIATE on a connection still reading an older snapshot fails at once
+    (SQLITE_BUSY_SNAPSHOT): no wait can end that, so none is tried."""
+    import forum.db
+    from forum.db import _begin_immediate
+
+    path = sqlite_path(app)
+    reader = sqlite3.connect(path, isolation_level=None)
+    other = sqlite3.connect(path, isolation_level=None)
+    slept: list[float] = []
+    monkeypatch.setattr(forum.db.time, "sleep", slept.append)
+    version = other.execute("PRAGMA user_version").fetchone()[0]
+    try:
+        reader.execute("PRAGMA busy_timeout = 5000")
+        pending = reader.execute("SELECT name FROM sqlite_master UNION ALL SELECT 0 UNION ALL SELECT 0")
+        pending.fetchone()  # a statement still open: its read snapshot stays
+        other.execute(f"PRAGMA user_version = {version + 1}")  # a commit after it
+        with pytest.raises(sqlite3.OperationalError) as failed:
+            _begin_immediate(reader)
+        assert failed.value.sqlite_errorcode == sqlite3.SQLITE_BUSY | (2 << 8)
+        assert slept == []
+    finally:
+        reader.close()
+        other.execute(f"PRAGMA user_version = {version}")
+        other.close()

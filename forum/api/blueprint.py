@@ -17,6 +17,7 @@ from forum.api.responses import json_error
 from forum.content.errors import ContentError
 from forum.db import db
 from forum.errorlog import error_logger
+from forum.unavailable import unexpected_error_message
 
 bp = Blueprint("api", __name__)
 
@@ -81,4 +82,4 @@ for _code in default_exceptions:
 def unexpected(exc: Exception) -> Any:
     db.session.rollback()
     error_logger().exception("Unhandled error on %s %s", request.method, request.path)
-    return json_error(500, ["Something went wrong on our side; nothing was saved."], "server_error")
+    return json_error(500, [unexpected_error_message()], "server_error")

@@ -31,7 +31,7 @@ from forum.content.errors import ContentError, Forbidden, NotFound
 from forum.content.markdown import render
 from forum.content.models import Category, Post, PostEdit, Topic
 from forum.content.slug import slugify
-from forum.db import IPAddress, begin_writes, db, loaded
+from forum.db import IPAddress, begin_writes, db, expire, loaded
 from forum.moderation.ip_uses import counting_posts, record_use
 from forum.text import one_line, without_nul
 from forum.timeutil import utcnow
@@ -69,6 +69,11 @@ _COUNT_CATEGORY_POST = (
     update(Category.__table__)
     .where(_C.id == bindparam("category_id"))
     .values(post_count=_C.post_count + 1)
+)
+_COUNT_CATEGORY_TOPIC = (
+    update(Category.__table__)
+    .where(_C.id == bindparam("category_id"))
+    .values(topic_count=_C.topic_count + 1)
 )
 # On the table, RETURNING the row: the ORM's unit of work was a sixth of a reply.
 _INSERT_POST = insert(Post.__table__).returning(*Post.__table__.c)
@@ -173,14 +178,14 @@ def create_topic(author: User, title: object, raw: object, category_id: int, ip:
     )
     db.session.add(topic)
     db.session.flush()
+    post = _add_post(topic.id, author, raw, cooked, ip, reply_to=None, now=now)
     # In SQL, not `category.topic_count += 1`: two topics opened at once would both read
-    # the same count, and one would be lost (PostgreSQL runs them side by side).
-    db.session.execute(
-        update(Category)
-        .where(Category.id == category.id)
-        .values(topic_count=Category.topic_count + 1)
-    )
-    return _add_post(topic.id, author, raw, cooked, ip, reply_to=None, now=now)
+    # the same count, and one would be lost (PostgreSQL runs them side by side). Last, as
+    # the post's count: the category's row lock, which every post in it takes, is then
+    # held from the post's writes to the commit only.
+    db.session.connection().execute(_COUNT_CATEGORY_TOPIC, {"category_id": category.id})
+    expire(Category, category.id)
+    return post
 
 
 def create_reply(
@@ -203,6 +208,12 @@ def _add_post(
     reply_to: int | None,
     now: datetime,
 ) -> Post:
+    # To the minute, as Discourse keeps it: not an UPDATE of the member per post. Before
+    # the post's writes, which take the locks other posts wait for.
+    seen = author.last_seen_at
+    if seen is None or now - seen >= LAST_SEEN_PRECISION:
+        author.last_seen_at = now
+        db.session.flush()
     connection = db.session.connection()  # Core statements: not the session's ORM path
     params = {
         "topic_id": topic_id,
@@ -219,11 +230,7 @@ def _add_post(
     else:
         topic, post = _write_in_steps(connection, params)
     set_committed_value(post, "topic", topic)
-    # To the minute, as Discourse keeps it: not an UPDATE of the member per post.
-    seen = author.last_seen_at
-    if seen is None or now - seen >= LAST_SEEN_PRECISION:
-        author.last_seen_at = now
-        db.session.flush()
+    expire(Category, topic.category_id)  # its count changed in SQL
     return post
 
 
@@ -266,7 +273,9 @@ def _write_in_one_statement(connection: Connection, params: dict[str, Any]) -> t
     if row is None:
         raise _cannot_reply(params["topic_id"])
     values = row._mapping
-    if values["post_id"] is None:  # the number was taken; the post was not written
+    if values["post_id"] is None:
+        # reply_to is not a post of the topic: the topic and its category were counted but
+        # the post was not written, and the caller's rollback undoes the counts.
         raise _not_a_post()
     topic = loaded(Topic, {c.key: values[f"topic_{c.key}"] for c in _T})
     return topic, loaded(Post, {c.key: values[f"post_{c.key}"] for c in _P})

@@ -23,6 +23,7 @@ from auth.sessions import UNSAFE_METHODS, csrf_ok, csrf_token, current_member
 from forum.api.blueprint import ids_in_range
 from forum.db import db
 from forum.errorlog import error_logger
+from forum.unavailable import unexpected_error_message
 from forum.urls import built_once
 
 bp = Blueprint(
@@ -142,4 +143,4 @@ for _code in default_exceptions:
 def _unexpected(exc: Exception) -> Any:
     db.session.rollback()
     error_logger().exception("Unhandled error on %s %s", request.method, request.path)
-    return error_page(500, "Something went wrong on our side; nothing was saved.")
+    return error_page(500, unexpected_error_message())
