@@ -8,6 +8,8 @@ with this very file). Command-line flags still win over it.
     WEB_CONCURRENCY        worker processes (2 x cores + 1, at most 12)
     GUNICORN_WORKER_CLASS  gthread (default) or sync
     GUNICORN_THREADS       threads per gthread worker (2)
+    GUNICORN_WORKER_CONNECTIONS  connections a gthread worker holds at once, busy or kept
+                           alive (1000); past it the others accept the new ones
     GUNICORN_TIMEOUT       seconds a silent worker may take before it is restarted (30)
     GUNICORN_KEEPALIVE     seconds an idle keep-alive connection stays open (5)
     GUNICORN_MAX_REQUESTS  recycle a worker after this many requests (0: never)
@@ -41,6 +43,7 @@ workers = _int("WEB_CONCURRENCY", default_workers())
 # gthread keeps keep-alive connections from the proxy in a poller rather than in a worker.
 worker_class = os.environ.get("GUNICORN_WORKER_CLASS", "gthread")
 threads = _int("GUNICORN_THREADS", 2)
+worker_connections = _int("GUNICORN_WORKER_CONNECTIONS", 1000)
 timeout = _int("GUNICORN_TIMEOUT", 30)
 graceful_timeout = timeout
 keepalive = _int("GUNICORN_KEEPALIVE", 5)

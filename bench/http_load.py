@@ -13,6 +13,7 @@ absolute rates on a shared machine drift.
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import secrets
 import shutil
@@ -40,6 +41,7 @@ from forum.db import db
 READ_TOPIC = 1  # the topic every read shows: 100 posts, so the first 20 are a full page
 REPLY_TOPIC = 2  # replies go elsewhere, so the reads stay the same size
 POSTS, ACCOUNTS = 10_000, 1_000
+GUNICORN_THREADS = 2  # gunicorn.conf.py's default, which both servers run with
 
 
 @dataclass(frozen=True)
@@ -287,7 +289,14 @@ def main() -> None:
         seconds=args.seconds or (1 if args.quick else 2),
         connections=args.connections,
         # The same for both servers; the workers are the config file's default for this machine.
-        gunicorn_env={"GUNICORN_LOG_LEVEL": "warning"},
+        gunicorn_env={
+            "GUNICORN_LOG_LEVEL": "warning",
+            # gthread serves a kept-alive connection in the worker that accepted it, and one
+            # worker at times accepted all of wrk's: one process on one core, half the rate
+            # and half the CPU idle, for either app (2 rounds in 14). Past half of them (and
+            # its threads' own), a worker leaves the rest to the others.
+            "GUNICORN_WORKER_CONNECTIONS": str(GUNICORN_THREADS + math.ceil(args.connections / 2)),
+        },
     )
     scratch = Path(tempfile.mkdtemp(prefix="parlor-bench-http-"))
     try:

@@ -143,9 +143,12 @@ def _sqlite_no_write_outside(
 ) -> None:
     # On the checks' connection, a write before `begin_writes()` would commit by itself,
     # statement by statement: refused, as the bug it is (an ORM flush begins the writes).
-    if conn.get_execution_options().get(_CHECKS) and statement[:6].upper() in _WRITES:
-        if not conn.connection.driver_connection.in_transaction:
-            raise RuntimeError("a write before begin_writes() in a reads_first route")
+    if (
+        conn.get_execution_options().get(_CHECKS)
+        and statement[:6].upper() in _WRITES
+        and not conn.connection.driver_connection.in_transaction
+    ):
+        raise RuntimeError("a write before begin_writes() in a reads_first route")
 
 
 def _sqlite_begin(driver: sqlite3.Connection, writes: bool) -> None:
@@ -254,9 +257,12 @@ def begin_writes() -> None:
 def _flushing(session: Session, _context: Any, _instances: Any) -> None:
     # An ORM change made during the checks (none is, today) still writes in a transaction,
     # not statement by statement on the checks' connection.
-    if _in_read_phase() and session.in_transaction():
-        if session.connection().get_execution_options().get(_CHECKS):
-            begin_writes()
+    if (
+        _in_read_phase()
+        and session.in_transaction()
+        and session.connection().get_execution_options().get(_CHECKS)
+    ):
+        begin_writes()
 
 
 def _writes_ended(_session: Session) -> None:

@@ -76,7 +76,7 @@ def create_post() -> Any:
     """A new topic (title, raw, category) or a reply (topic_id, raw)."""
     user = writer()
     data = params()
-    ip = writer_ip()
+    ip = request_ip()  # a blocked address is refused by the post's write (posting._BUMP_TOPIC)
     topic_id = int_param(data, "topic_id", required=False)
     if topic_id is not None:
         reply_to = int_param(data, "reply_to_post_number", required=False)

@@ -33,6 +33,7 @@ from forum.content.models import Category, Post, PostEdit, Topic
 from forum.content.slug import slugify
 from forum.db import IPAddress, begin_writes, db, expire, loaded
 from forum.moderation.ip_uses import counting_posts, record_use
+from forum.moderation.screening import NOT_BLOCKED, ensure_not_blocked
 from forum.text import one_line, without_nul
 from forum.timeutil import utcnow
 from forum.users.models import User
@@ -47,14 +48,17 @@ LAST_SEEN_PRECISION = timedelta(minutes=1)
 _T, _C, _P = Topic.__table__.c, Category.__table__.c, Post.__table__.c
 # The statements every reply runs, built once, on the tables (no ORM bulk-update path).
 _NOW = bindparam("now", type_=_T.bumped_at.type)
-# Who may reply (`permissions.can_reply`), checked where it counts: in the write itself, so
-# a topic deleted or closed after the request began takes no reply (no row comes back).
+# Who may post (`permissions.can_reply`) and from where (not a blocked address), checked
+# where it counts: in the write itself, so a topic deleted or closed, or an address blocked,
+# after the request began takes no post (no row comes back), and the checks cost no
+# statement of their own.
 _BUMP_TOPIC = (
     update(Topic.__table__)
     .where(
         _T.id == bindparam("topic_id"),
         _T.deleted_at.is_(None),
         or_(_T.closed == false(), bindparam("staff")),
+        NOT_BLOCKED,
     )
     .values(
         highest_post_number=_T.highest_post_number + 1,
@@ -240,7 +244,7 @@ def _write_in_steps(connection: Connection, params: dict[str, Any]) -> tuple[Top
     # reply may have come first), without a SELECT.
     row = connection.execute(_BUMP_TOPIC, params).one_or_none()
     if row is None:
-        raise _cannot_reply(params["topic_id"])
+        raise _cannot_reply(params["topic_id"], params["ip"])
     topic = loaded(Topic, row._mapping)
     reply_to = params["reply_to"]
     if reply_to is not None and not (1 <= reply_to < topic.highest_post_number):
@@ -271,7 +275,7 @@ def _write_in_one_statement(connection: Connection, params: dict[str, Any]) -> t
     its turn for a CPU too (a fifth of the CPU stood idle under a load of replies)."""
     row = connection.execute(_REPLY_WRITES, params).one_or_none()
     if row is None:
-        raise _cannot_reply(params["topic_id"])
+        raise _cannot_reply(params["topic_id"], params["ip"])
     values = row._mapping
     if values["post_id"] is None:
         # reply_to is not a post of the topic: the topic and its category were counted but
@@ -286,9 +290,12 @@ def _not_a_post() -> ContentError:
     return ContentError("reply_to_post_number is not a post of this topic")
 
 
-def _cannot_reply(topic_id: int) -> ContentError:
-    """Why the topic took no reply: there is none (or it is deleted), or it is closed."""
-    topic = db.session.get(Topic, topic_id, populate_existing=True)
+def _cannot_reply(topic_id: int, ip: IPAddress) -> ContentError:
+    """Why the topic took no post: the address is blocked, there is no such topic (or it is
+    deleted), or it is closed. Nothing of the post is kept (a new topic's row neither)."""
+    db.session.rollback()
+    ensure_not_blocked(ip)  # a blocked address: the match is counted, and this raises
+    topic = db.session.get(Topic, topic_id)
     if topic is None or topic.deleted_at is not None:
         return ContentError("Topic is not valid")
     return Forbidden("This topic is closed; you cannot reply to it.")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import bindparam, exists, select, update
 
 from forum.content.errors import ContentError, Forbidden
 from forum.db import IPAddress, begin_writes, db
@@ -82,14 +82,17 @@ _S = ScreenedIP.__table__.c
 _IP = bindparam("ip", type_=_S.first_ip.type)
 # Built once, on the table (every post, edit and sign-in asks): the id of a block covering
 # the address, if any.
-_BLOCKING = (
-    select(_S.id).where(_S.first_ip <= _IP, _S.last_ip >= _IP, _S.action == "block").limit(1)
-)
+_COVERS = (_S.first_ip <= _IP, _S.last_ip >= _IP, _S.action == "block")
+_BLOCKING = select(_S.id).where(*_COVERS).limit(1)
+# The same test inside a post's write (`forum.content.posting`), on its `ip` parameter:
+# true when no block covers the address.
+NOT_BLOCKED = ~exists().where(*_COVERS)
 
 
 def ensure_not_blocked(ip: IPAddress) -> None:
     """Refuse a write from a blocked address, counting the match (Discourse does too)."""
-    entry_id = db.session.scalar(_BLOCKING, {"ip": ip})
+    # On the connection: a Core statement needs none of the session's ORM execution path.
+    entry_id = db.session.connection().execute(_BLOCKING, {"ip": ip}).scalar()
     if entry_id is None:
         return
     begin_writes()

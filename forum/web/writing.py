@@ -22,6 +22,7 @@ from forum.content.errors import ContentError, NotFound
 from forum.content.models import Category, Post, Topic
 from forum.db import commit_as_written, db, reads_first
 from forum.moderation.suspend import suspension_message
+from forum.net import request_ip
 from forum.ratelimits import limited
 from forum.users.models import User
 from forum.web.access import page_requires
@@ -82,7 +83,7 @@ def new_topic() -> Any:
     try:
         author = writer()
         post = posting.create_topic(
-            author, form.value("title"), form.value("raw"), _form_int("category"), writer_ip()
+            author, form.value("title"), form.value("raw"), _form_int("category"), request_ip()
         )
         commit_as_written()
     except ContentError as exc:
@@ -114,7 +115,7 @@ def reply(topic_id: int) -> Any:
         return refused(404, "There is no such topic, or it was deleted.")
     form = Form(values={"raw": request.form.get("raw", "")})
     try:
-        post = posting.create_reply(writer(), topic.id, form.value("raw"), writer_ip())
+        post = posting.create_reply(writer(), topic.id, form.value("raw"), request_ip())
         commit_as_written()
     except ContentError as exc:
         db.session.rollback()
