@@ -5,6 +5,7 @@ SQLite is the zero-set-up default; PostgreSQL is the same code through DATABASE_
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
 import random
 import sqlite3
@@ -49,7 +50,6 @@ _WRITING = "parlor_writing"  # g: a `reads_first` route has begun its writes
 # Execution option: the session's connection in a `reads_first` route on SQLite, whose
 # checks run outside a transaction.
 _CHECKS = "parlor_checks"
-_WRITES = frozenset({"INSERT", "UPDATE", "DELETE", "REPLAC"})
 # g: this request has written something not yet committed (set on flush, and by
 # `begin_writes` for writes on the tables, which flush nothing).
 UNSAVED = "parlor_unsaved_flush"
@@ -129,7 +129,7 @@ def _sqlite_on_begin(conn: Any) -> None:
     # A write transaction begins IMMEDIATE so that it waits for the lock (busy timeout)
     # instead of failing with SQLITE_BUSY when it upgrades from read to write. The checks
     # of a `reads_first` route begin nothing on the session's connection (`_CHECKS`, see
-    # `init_checks`): each statement is then a read of its own, with its own snapshot (as
+    # `init_reads`): each statement is then a read of its own, with its own snapshot (as
     # under PostgreSQL's READ COMMITTED), and `begin_writes()` begins on that connection,
     # without a COMMIT and a second checkout in between.
     writes = _wants_write()
@@ -139,13 +139,14 @@ def _sqlite_on_begin(conn: Any) -> None:
 
 
 def _sqlite_no_write_outside(
-    conn: Any, _cursor: Any, statement: str, _params: Any, _context: Any, _many: bool
+    conn: Any, _cursor: Any, _statement: str, _params: Any, context: Any, _many: bool
 ) -> None:
     # On the checks' connection, a write before `begin_writes()` would commit by itself,
     # statement by statement: refused, as the bug it is (an ORM flush begins the writes).
     if (
         conn.get_execution_options().get(_CHECKS)
-        and statement[:6].upper() in _WRITES
+        and context is not None
+        and (context.isinsert or context.isupdate or context.isdelete)
         and not conn.connection.driver_connection.in_transaction
     ):
         raise RuntimeError("a write before begin_writes() in a reads_first route")
@@ -255,14 +256,15 @@ def begin_writes() -> None:
 
 
 def _flushing(session: Session, _context: Any, _instances: Any) -> None:
-    # An ORM change made during the checks (none is, today) still writes in a transaction,
-    # not statement by statement on the checks' connection.
-    if (
-        _in_read_phase()
-        and session.in_transaction()
-        and session.connection().get_execution_options().get(_CHECKS)
-    ):
-        begin_writes()
+    # An ORM change made during the checks (none is, today) still writes in a transaction:
+    # on the checks' connection, the writes begin first; on another (in a read transaction,
+    # which the flush makes a write one), that transaction is the writes' own, and
+    # `begin_writes()` must not commit it.
+    if _in_read_phase() and session.in_transaction():
+        if session.connection().get_execution_options().get(_CHECKS):
+            begin_writes()
+        else:
+            setattr(g, _WRITING, True)
 
 
 def _writes_ended(_session: Session) -> None:
@@ -303,6 +305,20 @@ def expire(model: type[M], key: int) -> None:
     found = db.session().identity_map.get(identity_key(model, (key,)))
     if found is not None:
         db.session.expire(found)
+
+
+def commit_bookkeeping() -> None:
+    """Commit a write that is not the member's change (a refusal's count): should the
+    request fail afterwards, its answer must not say that their change was saved."""
+    if not has_request_context():
+        db.session.commit()
+        return
+    keep = g.get("parlor_write", False)
+    g.parlor_write = True  # see forum/unavailable.py: a GET route's bookkeeping, likewise
+    try:
+        db.session.commit()
+    finally:
+        g.parlor_write = keep
 
 
 def commit_as_written() -> None:
@@ -382,6 +398,21 @@ def init_reads(app: Flask, blueprints: frozenset[str] | None) -> None:
             session = db.session()
             if not session.in_transaction():
                 session.connection(execution_options={_CHECKS: True})
+
+        @app.teardown_request
+        def _checks_end(_exc: BaseException | None) -> None:
+            # Handed back with the request, not with the app context, which tests and a
+            # host application may keep across requests: the next request's writes would
+            # otherwise meet the mark.
+            session = db.session()
+            if (
+                request.method not in _SAFE_METHODS
+                and _reads_first()
+                and session.in_transaction()
+                and session.connection().get_execution_options().get(_CHECKS)
+            ):
+                with contextlib.suppress(Exception):  # a teardown must not fail the answer
+                    session.rollback()
 
         return
     if dialect != "postgresql":

@@ -7,6 +7,7 @@ topic closed or deleted in between takes no reply, on either database.
 
 from __future__ import annotations
 
+import ipaddress
 import sqlite3
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -69,12 +70,22 @@ def another_writer_can_begin(path: str) -> bool:
 def write_a_post(
     route: str, member: Any, topic_id: int, category_id: int, expect: tuple[int, ...] = (200, 303)
 ) -> Any:
-    """A reply to `topic_id` through the API or the page, or a new topic through the API."""
+    """A reply to `topic_id`, or a new topic, through the API or the pages."""
     if route == "api reply":
         r = member.post("/posts.json", json={"topic_id": topic_id, "raw": BODY})
     elif route == "page reply":
         r = member.client.post(
             f"/t/{topic_id}/reply", data={"authenticity_token": member.csrf, "raw": BODY}
+        )
+    elif route == "page topic":
+        r = member.client.post(
+            "/new-topic",
+            data={
+                "authenticity_token": member.csrf,
+                "title": "Another topic for the write phase",
+                "category": str(category_id),
+                "raw": BODY,
+            },
         )
     else:
         title = "Another topic for the write phase"
@@ -498,12 +509,18 @@ def test_a_write_on_the_tables_before_begin_writes_is_refused(
     its own, so it is refused (a bug to fix), and nothing is written."""
     sqlite_path(app)
     topic_id = topic_of(alice, category_id)
-    while_rendering(
-        monkeypatch,
-        lambda: db.session.execute(update(Topic).where(Topic.id == topic_id).values(views=99)),
-    )
+    refused: list[str] = []
+
+    def write_while_checking() -> None:
+        try:
+            db.session.execute(update(Topic).where(Topic.id == topic_id).values(views=99))
+        except RuntimeError as exc:
+            refused.append(str(exc))
+            raise
+
+    while_rendering(monkeypatch, write_while_checking)
     r = alice.post("/posts.json", json={"topic_id": topic_id, "raw": BODY})
-    assert r.status_code == 500
+    assert r.status_code == 500 and refused and "begin_writes" in refused[0]
     with app.app_context():
         topic = db.session.get(Topic, topic_id)
         assert topic is not None and topic.views == 0
@@ -559,7 +576,20 @@ def test_a_stale_read_is_not_waited_on(app: Flask, monkeypatch: pytest.MonkeyPat
         other.close()
 
 
-@pytest.mark.parametrize("route", ["api reply", "api topic", "page reply"])
+def block_the_test_client(app: Flask) -> None:
+    """Block the test client's address (127.0.0.1), committed on a connection of its own."""
+    from forum.moderation.models import ScreenedIP
+
+    with app.app_context(), db.engine.begin() as conn:
+        conn.execute(
+            ScreenedIP.__table__.insert().values(
+                cidr="127.0.0.1/32", first_ip="127.0.0.1", last_ip="127.0.0.1",
+                action="block", reason="", match_count=0,
+            )
+        )  # fmt: skip
+
+
+@pytest.mark.parametrize("route", ["api reply", "api topic", "page reply", "page topic"])
 def test_an_address_blocked_between_the_checks_and_the_writes_posts_nothing(
     app: Flask, alice: Any, category_id: int, monkeypatch: pytest.MonkeyPatch, route: str
 ) -> None:
@@ -571,20 +601,74 @@ def test_an_address_blocked_between_the_checks_and_the_writes_posts_nothing(
     with app.app_context():
         topics = db.session.query(Topic).count()
 
-    def block() -> None:
-        with app.app_context(), db.engine.begin() as conn:
-            conn.execute(
-                ScreenedIP.__table__.insert().values(
-                    cidr="127.0.0.1/32", first_ip="127.0.0.1", last_ip="127.0.0.1",
-                    action="block", reason="", match_count=0,
-                )
-            )  # fmt: skip
-
     before = counts(app, topic_id)
-    between_checks_and_writes(monkeypatch, block)
+    between_checks_and_writes(monkeypatch, lambda: block_the_test_client(app))
     r = write_a_post(route, alice, topic_id, category_id, expect=(403,))
     assert "blocked" in r.get_data(as_text=True)
     assert counts(app, topic_id) == before
     with app.app_context():
         assert db.session.query(Topic).count() == topics
         assert db.session.scalars(db.select(ScreenedIP.match_count)).one() == 1
+
+
+def test_a_refused_reply_keeps_the_callers_other_work(
+    app: Flask, alice: Any, category_id: int
+) -> None:
+    """Outside a request (a command, the demo's seed), a reply the topic refuses leaves
+    the rest of the caller's transaction as it was: only a blocked address rolls back."""
+    from forum.content.categories import create_category
+    from forum.users.models import User
+
+    topic_id = topic_of(alice, category_id)
+    with app.app_context():
+        db.session.execute(update(Topic).where(Topic.id == topic_id).values(closed=True))
+        db.session.commit()
+        member = db.session.scalars(db.select(User).filter_by(username="alice")).one()
+        create_category("Pending", "Not committed yet.")
+        with pytest.raises(posting.Forbidden, match="closed"):
+            posting.create_reply(member, topic_id, BODY, ipaddress.ip_address("192.0.2.1"))
+        db.session.commit()
+        names = set(db.session.scalars(db.select(Category.name)))
+    assert "Pending" in names
+
+
+def test_a_blocked_posts_count_does_not_make_a_later_error_say_saved(
+    app: Flask, alice: Any, category_id: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The block's match count is committed, but it is not the member's change: an error
+    later in the same request still says that nothing was saved."""
+    from forum.moderation.models import ScreenedIP
+    from forum.web import writing
+
+    topic_id = topic_of(alice, category_id)
+    block_the_test_client(app)
+
+    def broken(*_: Any, **__: Any) -> Any:
+        raise RuntimeError("a bug in the page")
+
+    monkeypatch.setattr(writing, "render_topic", broken)
+    r = write_a_post("page reply", alice, topic_id, category_id, expect=(500,))
+    assert "nothing was saved" in r.get_data(as_text=True)
+    with app.app_context():
+        assert db.session.scalars(db.select(ScreenedIP.match_count)).one() == 1
+
+
+def test_a_flush_on_another_connection_stays_in_the_writes_transaction(
+    app: Flask, alice: Any, category_id: int
+) -> None:
+    """On a connection that is not the checks' own, a flush during the checks makes its
+    read transaction the writes' one: `begin_writes()` then must not commit it."""
+    from forum.db import begin_writes
+
+    sqlite_path(app)
+    topic_id = topic_of(alice, category_id)
+    with app.test_request_context("/posts.json", method="POST"):
+        topic = db.session.get(Topic, topic_id)  # a read, in a deferred BEGIN
+        assert topic is not None
+        topic.views = 7
+        db.session.flush()
+        begin_writes()
+        db.session.rollback()
+    with app.app_context():
+        topic = db.session.get(Topic, topic_id)
+        assert topic is not None and topic.views == 0

@@ -53,7 +53,8 @@ def writer() -> User:
 
 
 def writer_ip() -> IPAddress:
-    """The address a post or edit is recorded with, unless it is screened."""
+    """The address an edit is recorded with, unless it is screened (a new post's write
+    checks its address itself, see `posting._BUMP_TOPIC`)."""
     ip = request_ip()
     ensure_not_blocked(ip)
     return ip

@@ -32,6 +32,7 @@ from forum.content.markdown import render
 from forum.content.models import Category, Post, PostEdit, Topic
 from forum.content.slug import slugify
 from forum.db import IPAddress, begin_writes, db, expire, loaded
+from forum.moderation import screening
 from forum.moderation.ip_uses import counting_posts, record_use
 from forum.moderation.screening import NOT_BLOCKED, ensure_not_blocked
 from forum.text import one_line, without_nul
@@ -212,12 +213,6 @@ def _add_post(
     reply_to: int | None,
     now: datetime,
 ) -> Post:
-    # To the minute, as Discourse keeps it: not an UPDATE of the member per post. Before
-    # the post's writes, which take the locks other posts wait for.
-    seen = author.last_seen_at
-    if seen is None or now - seen >= LAST_SEEN_PRECISION:
-        author.last_seen_at = now
-        db.session.flush()
     connection = db.session.connection()  # Core statements: not the session's ORM path
     params = {
         "topic_id": topic_id,
@@ -235,6 +230,12 @@ def _add_post(
         topic, post = _write_in_steps(connection, params)
     set_committed_value(post, "topic", topic)
     expire(Category, topic.category_id)  # its count changed in SQL
+    # To the minute, as Discourse keeps it: not an UPDATE of the member per post. After
+    # the topic's lock, as every writer takes a topic's row before its member's.
+    seen = author.last_seen_at
+    if seen is None or now - seen >= LAST_SEEN_PRECISION:
+        author.last_seen_at = now
+        db.session.flush()
     return post
 
 
@@ -292,10 +293,12 @@ def _not_a_post() -> ContentError:
 
 def _cannot_reply(topic_id: int, ip: IPAddress) -> ContentError:
     """Why the topic took no post: the address is blocked, there is no such topic (or it is
-    deleted), or it is closed. Nothing of the post is kept (a new topic's row neither)."""
-    db.session.rollback()
-    ensure_not_blocked(ip)  # a blocked address: the match is counted, and this raises
-    topic = db.session.get(Topic, topic_id)
+    deleted), or it is closed. A blocked address rolls the caller's transaction back (the
+    post's, a new topic's row with it) and commits the block's count, then raises."""
+    if screening.blocking(ip) is not None:
+        db.session.rollback()
+        ensure_not_blocked(ip)
+    topic = db.session.get(Topic, topic_id, populate_existing=True)
     if topic is None or topic.deleted_at is not None:
         return ContentError("Topic is not valid")
     return Forbidden("This topic is closed; you cannot reply to it.")

@@ -7,7 +7,7 @@ import ipaddress
 from sqlalchemy import bindparam, exists, select, update
 
 from forum.content.errors import ContentError, Forbidden
-from forum.db import IPAddress, begin_writes, db
+from forum.db import IPAddress, begin_writes, commit_bookkeeping, db
 from forum.moderation import audit
 from forum.moderation.models import ScreenedIP
 from forum.net import Network
@@ -89,10 +89,15 @@ _BLOCKING = select(_S.id).where(*_COVERS).limit(1)
 NOT_BLOCKED = ~exists().where(*_COVERS)
 
 
+def blocking(ip: IPAddress) -> int | None:
+    """The id of a block covering the address, if any."""
+    # On the connection: a Core statement needs none of the session's ORM execution path.
+    return db.session.connection().execute(_BLOCKING, {"ip": ip}).scalar()
+
+
 def ensure_not_blocked(ip: IPAddress) -> None:
     """Refuse a write from a blocked address, counting the match (Discourse does too)."""
-    # On the connection: a Core statement needs none of the session's ORM execution path.
-    entry_id = db.session.connection().execute(_BLOCKING, {"ip": ip}).scalar()
+    entry_id = blocking(ip)
     if entry_id is None:
         return
     begin_writes()
@@ -101,5 +106,5 @@ def ensure_not_blocked(ip: IPAddress) -> None:
         .where(ScreenedIP.id == entry_id)
         .values(match_count=ScreenedIP.match_count + 1, last_match_at=utcnow())
     )
-    db.session.commit()  # the count survives the refusal
+    commit_bookkeeping()  # the count survives the refusal
     raise Forbidden("Your IP address is blocked from posting and signing in on this forum.")
