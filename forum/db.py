@@ -133,9 +133,14 @@ def _sqlite_on_begin(conn: Any) -> None:
     # under PostgreSQL's READ COMMITTED), and `begin_writes()` begins on that connection,
     # without a COMMIT and a second checkout in between.
     writes = _wants_write()
-    if not writes and conn.get_execution_options().get(_CHECKS) and _in_read_phase():
+    if not writes and _is_checks(conn):  # marked for this request's checks, not yet writing
         return
     _sqlite_begin(conn.connection.driver_connection, writes)
+
+
+def _is_checks(conn: Any) -> bool:
+    """Whether this is the connection of a `reads_first` route's checks (see `init_reads`)."""
+    return bool(conn.get_execution_options().get(_CHECKS))
 
 
 def _sqlite_no_write_outside(
@@ -144,7 +149,7 @@ def _sqlite_no_write_outside(
     # On the checks' connection, a write before `begin_writes()` would commit by itself,
     # statement by statement: refused, as the bug it is (an ORM flush begins the writes).
     if (
-        conn.get_execution_options().get(_CHECKS)
+        _is_checks(conn)
         and context is not None
         and (context.isinsert or context.isupdate or context.isdelete)
         and not conn.connection.driver_connection.in_transaction
@@ -261,7 +266,7 @@ def _flushing(session: Session, _context: Any, _instances: Any) -> None:
     # which the flush makes a write one), that transaction is the writes' own, and
     # `begin_writes()` must not commit it.
     if _in_read_phase() and session.in_transaction():
-        if session.connection().get_execution_options().get(_CHECKS):
+        if _is_checks(session.connection()):
             begin_writes()
         else:
             setattr(g, _WRITING, True)
@@ -285,7 +290,7 @@ def loaded(model: type[M], row: Mapping[str, Any]) -> M:
     a query had loaded them: no SELECT, nothing to flush. No model has a `load` event or a
     `@reconstructor`, which this would skip."""
     session = db.session()
-    found = session.identity_map.get(identity_key(model, (row["id"],)))
+    found = _held(model, row["id"])
     if found is not None:
         for key, value in row.items():
             set_committed_value(found, key, value)
@@ -302,9 +307,14 @@ def loaded(model: type[M], row: Mapping[str, Any]) -> M:
 def expire(model: type[M], key: int) -> None:
     """Mark the session's object for this row, if it holds one, as changed by a statement
     on the table: its next read loads it again."""
-    found = db.session().identity_map.get(identity_key(model, (key,)))
+    found = _held(model, key)
     if found is not None:
         db.session.expire(found)
+
+
+def _held(model: type[M], key: int) -> M | None:
+    """The session's object for this row, if it holds one (no SELECT)."""
+    return db.session().identity_map.get(identity_key(model, (key,)))  # type: ignore[no-any-return]
 
 
 def commit_bookkeeping() -> None:
@@ -409,7 +419,7 @@ def init_reads(app: Flask, blueprints: frozenset[str] | None) -> None:
                 request.method not in _SAFE_METHODS
                 and _reads_first()
                 and session.in_transaction()
-                and session.connection().get_execution_options().get(_CHECKS)
+                and _is_checks(session.connection())
             ):
                 with contextlib.suppress(Exception):  # a teardown must not fail the answer
                     session.rollback()

@@ -34,7 +34,7 @@ from forum.content.slug import slugify
 from forum.db import IPAddress, begin_writes, db, expire, loaded
 from forum.moderation import screening
 from forum.moderation.ip_uses import counting_posts, record_use
-from forum.moderation.screening import NOT_BLOCKED, ensure_not_blocked
+from forum.moderation.screening import NOT_BLOCKED
 from forum.text import one_line, without_nul
 from forum.timeutil import utcnow
 from forum.users.models import User
@@ -295,9 +295,10 @@ def _cannot_reply(topic_id: int, ip: IPAddress) -> ContentError:
     """Why the topic took no post: the address is blocked, there is no such topic (or it is
     deleted), or it is closed. A blocked address rolls the caller's transaction back (the
     post's, a new topic's row with it) and commits the block's count, then raises."""
-    if screening.blocking(ip) is not None:
+    entry_id = screening.blocking(ip)
+    if entry_id is not None:
         db.session.rollback()
-        ensure_not_blocked(ip)
+        screening.refuse(entry_id)
     topic = db.session.get(Topic, topic_id, populate_existing=True)
     if topic is None or topic.deleted_at is not None:
         return ContentError("Topic is not valid")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+from typing import NoReturn
 
 from sqlalchemy import bindparam, exists, select, update
 
@@ -98,13 +99,18 @@ def blocking(ip: IPAddress) -> int | None:
 def ensure_not_blocked(ip: IPAddress) -> None:
     """Refuse a write from a blocked address, counting the match (Discourse does too)."""
     entry_id = blocking(ip)
-    if entry_id is None:
-        return
+    if entry_id is not None:
+        refuse(entry_id)
+
+
+def refuse(entry_id: int) -> NoReturn:
+    """The refusal of a write that block `entry_id` covers: its match counted and committed
+    (the count survives the refusal, as a bookkeeping write), then Forbidden."""
     begin_writes()
     db.session.execute(
         update(ScreenedIP)
         .where(ScreenedIP.id == entry_id)
         .values(match_count=ScreenedIP.match_count + 1, last_match_at=utcnow())
     )
-    commit_bookkeeping()  # the count survives the refusal
+    commit_bookkeeping()
     raise Forbidden("Your IP address is blocked from posting and signing in on this forum.")
